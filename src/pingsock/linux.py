@@ -1,0 +1,102 @@
+"""Linux socket ABI numbers that Python's ``socket`` module does not always export.
+
+Values from the kernel's UAPI headers (include/uapi/linux/in.h, in6.h, errqueue.h,
+asm-generic/socket.h, linux/icmp.h). They are the same on every Linux architecture that
+uses asm-generic/socket.h (x86, arm, arm64, riscv); pingsock targets those.
+"""
+
+from __future__ import annotations
+
+# Address families (linux/socket.h)
+AF_UNSPEC = 0
+AF_INET = 2
+AF_INET6 = 10
+
+# Levels
+SOL_SOCKET = 1
+SOL_IP = 0
+SOL_IPV6 = 41
+SOL_RAW = 255
+SOL_ICMPV6 = 58
+
+# SOL_SOCKET options (asm-generic/socket.h)
+SO_DEBUG = 1
+SO_REUSEADDR = 2
+SO_TYPE = 3
+SO_ERROR = 4
+SO_DONTROUTE = 5
+SO_BROADCAST = 6
+SO_SNDBUF = 7
+SO_RCVBUF = 8
+SO_PRIORITY = 12
+SO_REUSEPORT = 15
+SO_RCVTIMEO = 20
+SO_SNDTIMEO = 21
+SO_BINDTODEVICE = 25
+SO_ATTACH_FILTER = 26
+SO_DETACH_FILTER = 27
+SO_TIMESTAMP = 29
+SCM_TIMESTAMP = SO_TIMESTAMP
+SO_TIMESTAMPNS = 35
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
+SO_MARK = 36
+SO_TIMESTAMPING = 37
+SO_PROTOCOL = 38
+SO_DOMAIN = 39
+SO_RXQ_OVFL = 40
+SO_RCVBUFFORCE = 33
+
+# SOL_IP options (uapi/linux/in.h)
+IP_TOS = 1
+IP_TTL = 2
+IP_HDRINCL = 3
+IP_OPTIONS = 4
+IP_RECVOPTS = 6
+IP_RETOPTS = 7
+IP_PKTINFO = 8
+IP_MTU_DISCOVER = 10
+IP_RECVERR = 11
+IP_RECVTTL = 12
+IP_RECVTOS = 13
+IP_MTU = 14
+IP_FREEBIND = 15
+IP_TRANSPARENT = 19
+IP_MULTICAST_TTL = 33
+IP_MULTICAST_LOOP = 34
+
+IP_PMTUDISC_DONT = 0
+IP_PMTUDISC_WANT = 1
+IP_PMTUDISC_DO = 2
+IP_PMTUDISC_PROBE = 3
+
+# SOL_IPV6 options (uapi/linux/in6.h, ipv6.h)
+IPV6_CHECKSUM = 7
+IPV6_UNICAST_HOPS = 16
+IPV6_MULTICAST_HOPS = 18
+IPV6_MTU_DISCOVER = 23
+IPV6_MTU = 24
+IPV6_RECVERR = 25
+IPV6_V6ONLY = 26
+IPV6_RECVPKTINFO = 49
+IPV6_PKTINFO = 50
+IPV6_RECVHOPLIMIT = 51
+IPV6_HOPLIMIT = 52
+IPV6_RECVTCLASS = 66
+IPV6_TCLASS = 67
+
+ICMP_FILTER = 1  # SOL_RAW, raw IPv4 ICMP sockets only
+ICMPV6_FILTER = 1  # SOL_ICMPV6
+
+# Message flags
+MSG_OOB = 0x1
+MSG_PEEK = 0x2
+MSG_CTRUNC = 0x8
+MSG_TRUNC = 0x20
+MSG_DONTWAIT = 0x40
+MSG_ERRQUEUE = 0x2000
+
+# sock_extended_err origins (uapi/linux/errqueue.h)
+SO_EE_ORIGIN_NONE = 0
+SO_EE_ORIGIN_LOCAL = 1
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3

@@ -1,0 +1,116 @@
+"""Probes in flight for one ping run: sequence numbers, send stamps, matching, duplicates.
+
+Pure: the driver passes in the packets it read and the clock readings it took; the tracker
+returns events (``pingsock.events``) and keeps the statistics (``pingsock.stats``). The sync
+driver and, later, the asyncio driver run this same logic.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from pingsock import linux
+from pingsock.cmsg import ExtendedError
+from pingsock.events import IcmpError, LocalError, Reply, Sent
+from pingsock.stats import PingStats, StatsAccumulator
+
+__all__ = ["ProbeTracker", "build_payload"]
+
+_SEQ = struct.Struct("!H")
+_TIMEVAL = struct.Struct("=qq")  # struct timeval on 64-bit Linux, as iputils writes it
+TIMING_BYTES = _TIMEVAL.size  # iputils times replies only when the payload holds a timeval
+_SEQ_SPACE = 0x10000
+
+
+def build_payload(size: int, pattern: bytes = b"") -> bytearray:
+    """The echo payload iputils sends: byte i is ``i & 0xff`` (``setup()`` fills
+    ``outpack[8+i] = i``), or the -p pattern repeated; the first 16 bytes are later
+    overwritten by the send time when the payload is large enough to time replies."""
+    if pattern:
+        return bytearray((pattern * (size // len(pattern) + 1))[:size])
+    return bytearray(i & 0xFF for i in range(size))
+
+
+class ProbeTracker:
+    """Sequence numbers, send stamps and the duplicate table of one run.
+
+    ``payload_size`` is the -s value: replies shorter than ``payload_size + 8`` are
+    ``(truncated)``, and replies are timed only when ``payload_size >= 16`` (iputils
+    ``gather_statistics``).
+    """
+
+    def __init__(self, family: int, payload_size: int, *, quiet: bool = False) -> None:
+        self.family = family
+        self.payload_size = payload_size
+        self.timing = payload_size >= TIMING_BYTES
+        self.stats = StatsAccumulator(quiet=quiet)
+        self._transmitted = 0
+        self._sent_ns: list[int] = [0] * _SEQ_SPACE
+        self._answered = bytearray(_SEQ_SPACE // 8)  # iputils' 65536-bit duplicate table
+        self._reply_type = 0 if family == linux.AF_INET else 129
+
+    @property
+    def transmitted(self) -> int:
+        return self._transmitted
+
+    def next_seq(self) -> int:
+        """The icmp_seq of the next probe: ``htons(ntransmitted + 1)``, starting at 1."""
+        return (self._transmitted + 1) & 0xFFFF
+
+    def stamp(self, payload: bytearray, now_ns: int) -> None:
+        """Write the send time into the payload's first 16 bytes (iputils' layout)."""
+        if self.timing:
+            sec, nsec = divmod(now_ns, 1_000_000_000)
+            _TIMEVAL.pack_into(payload, 0, sec, nsec // 1000)
+
+    def sent(self, seq: int, at_ns: int) -> Sent:
+        """Record a probe that left; its slot in the duplicate table is cleared (iputils
+        clears the bit at send time, so a wrapped sequence is not a false duplicate)."""
+        self._transmitted += 1
+        self._sent_ns[seq] = at_ns
+        self._answered[seq >> 3] &= ~(1 << (seq & 7)) & 0xFF
+        self.stats.sent()
+        return Sent(seq, at_ns)
+
+    def reply(
+        self, message: bytes, source: str, ttl: int | None, received_ns: int,
+        *, tos: int | None = None,
+    ) -> Reply | None:
+        """Match an echo reply read from our socket; None when it is not an echo reply."""
+        if len(message) < 8 or message[0] != self._reply_type:
+            return None
+        seq = _SEQ.unpack_from(message, 6)[0]
+        ident = _SEQ.unpack_from(message, 4)[0]
+        bit = 1 << (seq & 7)
+        duplicate = bool(self._answered[seq >> 3] & bit)
+        self._answered[seq >> 3] |= bit
+        truncated = len(message) < self.payload_size + 8
+        rtt_us: int | None = None
+        sent_ns = self._sent_ns[seq]
+        if self.timing and sent_ns and len(message) >= 8 + TIMING_BYTES:
+            rtt_us = (received_ns - sent_ns) // 1000
+        self.stats.reply(seq, rtt_us, duplicate=duplicate)
+        return Reply(
+            seq=seq, source=source, size=len(message), ttl=ttl,
+            rtt_us=None if truncated else rtt_us, duplicate=duplicate, truncated=truncated,
+            received_at_ns=received_ns, ident=ident, tos=tos,
+        )
+
+    def error(
+        self, error: ExtendedError, quoted: bytes, received_ns: int
+    ) -> IcmpError | LocalError:
+        """An error-queue entry (``ping4_receive_error_msg`` / ``ping6_receive_error_msg``)."""
+        seq = _SEQ.unpack_from(quoted, 6)[0] if len(quoted) >= 8 else None
+        if error.origin in (linux.SO_EE_ORIGIN_ICMP, linux.SO_EE_ORIGIN_ICMP6) and seq is not None:
+            self.stats.icmp_error(seq)
+            return IcmpError(
+                seq=seq, offender=error.offender or "", family=4 if self.family == linux.AF_INET
+                else 6, icmp_type=error.icmp_type, icmp_code=error.icmp_code, info=error.info,
+                errno=error.errno, received_at_ns=received_ns,
+            )
+        self.stats.local_error()
+        mtu = error.info if error.info else None
+        return LocalError(errno=error.errno, seq=seq, mtu=mtu, received_at_ns=received_ns)
+
+    def snapshot(self) -> PingStats:
+        return self.stats.snapshot()
