@@ -22,18 +22,28 @@ from pingsock.errors import (
     TruncatedPacket,
     UsageError,
 )
+from pingsock.events import IcmpError, LocalError, Reply
+from pingsock.results import PingResult
+from pingsock.sync import Pinger, PingOptions, ping
 
 __all__ = [
     "BadChecksum",
     "BadLength",
     "BadOptionLength",
+    "IcmpError",
+    "LocalError",
     "PacketError",
+    "PingOptions",
     "PingPermissionError",
+    "PingResult",
     "PingSocket",
+    "Pinger",
     "PingsockError",
+    "Reply",
     "ResolveError",
     "TruncatedPacket",
     "UsageError",
+    "ping",
     "socket",
 ]
 

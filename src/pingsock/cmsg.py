@@ -61,10 +61,7 @@ def pack_sockaddr(family: int, address: str, port: int = 0, scope_id: int = 0) -
         return _SOCKADDR_IN.pack(family) + struct.pack("!H", port) + raw + bytes(8)
     raw = ipaddress.IPv6Address(address.split("%", 1)[0]).packed
     return (
-        _SOCKADDR_IN.pack(family)
-        + struct.pack("!HI", port, 0)
-        + raw
-        + struct.pack("=I", scope_id)
+        _SOCKADDR_IN.pack(family) + struct.pack("!HI", port, 0) + raw + struct.pack("=I", scope_id)
     )
 
 
@@ -94,17 +91,18 @@ def parse_timestamp_ns(level: int, kind: int, data: bytes) -> int | None:
         return None
     if kind == linux.SCM_TIMESTAMPNS:
         sec, nsec = _TIMESPEC.unpack_from(data)
-        return sec * 1_000_000_000 + nsec
+        return int(sec) * 1_000_000_000 + int(nsec)
     if kind == linux.SCM_TIMESTAMP:
         sec, usec = _TIMEVAL.unpack_from(data)
-        return sec * 1_000_000_000 + usec * 1_000
+        return int(sec) * 1_000_000_000 + int(usec) * 1_000
     return None
 
 
 def parse_int_cmsg(data: bytes) -> int | None:
     """An ``int`` cmsg (IP_TTL, IPV6_HOPLIMIT, IPV6_TCLASS); IP_TOS is a single byte."""
     if len(data) >= 4:
-        return int(_INT.unpack_from(data)[0])
+        value: int = _INT.unpack_from(data)[0]
+        return value
     if len(data) == 1:
         return data[0]
     return None

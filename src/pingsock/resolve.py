@@ -73,14 +73,12 @@ def resolve(host: str, family: int = socket.AF_UNSPEC) -> Target:
         if other is not None and _literal(host, other) is not None:
             raise ResolveError(f"{host}: Address family for hostname not supported")
     try:
-        infos = socket.getaddrinfo(
-            host, None, family, socket.SOCK_DGRAM, 0, socket.AI_CANONNAME
-        )
+        infos = socket.getaddrinfo(host, None, family, socket.SOCK_DGRAM, 0, socket.AI_CANONNAME)
     except socket.gaierror as exc:
         raise ResolveError(f"{host}: {exc.strerror}") from None
     for info_family, _type, _proto, canonical, sockaddr in infos:
         if info_family in (socket.AF_INET, socket.AF_INET6):
-            scope = int(sockaddr[3]) if info_family == socket.AF_INET6 else 0
+            scope = int(sockaddr[3]) if len(sockaddr) == 4 else 0
             return Target(host, info_family, str(sockaddr[0]), scope, canonical or "", False)
     raise ResolveError(f"{host}: Address family for hostname not supported")
 

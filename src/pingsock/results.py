@@ -28,7 +28,11 @@ class PingResult:
 
     @classmethod
     def from_run(
-        cls, target: Target, backend: str, events: list[Event], stats: PingStats,
+        cls,
+        target: Target,
+        backend: str,
+        events: list[Event],
+        stats: PingStats,
         elapsed_ns: int,
     ) -> PingResult:
         replies = tuple(e for e in events if isinstance(e, Reply))
@@ -66,8 +70,11 @@ class PingResult:
 
     @property
     def rtt(self) -> RttSummary | None:
-        return self.stats.rtt if self.replies and any(r.rtt_us is not None or r.truncated
-                                                      for r in self.replies) else None
+        return (
+            self.stats.rtt
+            if self.replies and any(r.rtt_us is not None or r.truncated for r in self.replies)
+            else None
+        )
 
     @property
     def rtt_min_ms(self) -> float | None:

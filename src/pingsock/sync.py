@@ -75,9 +75,7 @@ class Pinger:
 
     def __init__(self, target: Target | str, options: PingOptions | None = None) -> None:
         self.options = options or PingOptions()
-        self.target = target if isinstance(target, Target) else resolve(
-            target, self.options.family
-        )
+        self.target = target if isinstance(target, Target) else resolve(target, self.options.family)
         self.family = self.target.family
         self.socket: PingSocket = open_socket(self.family, backend=self.options.backend)
         try:
@@ -107,8 +105,9 @@ class Pinger:
         sock.setsockopt(level, linux.IPV6_RECVHOPLIMIT if v6 else linux.IP_RECVTTL, 1)
         sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPNS, 1)
         if self.options.ttl is not None:
-            sock.setsockopt(level, linux.IPV6_UNICAST_HOPS if v6 else linux.IP_TTL,
-                            self.options.ttl)
+            sock.setsockopt(
+                level, linux.IPV6_UNICAST_HOPS if v6 else linux.IP_TTL, self.options.ttl
+            )
         if self.options.tos is not None:
             sock.setsockopt(level, linux.IPV6_TCLASS if v6 else linux.IP_TOS, self.options.tos)
         if self.options.ident is not None:
@@ -169,8 +168,9 @@ class Pinger:
             collected.append(event)
             if on_event is not None:
                 on_event(event)
-        return PingResult.from_run(self.target, self.backend, collected, self.tracker.snapshot(),
-                                   self.elapsed_ns)
+        return PingResult.from_run(
+            self.target, self.backend, collected, self.tracker.snapshot(), self.elapsed_ns
+        )
 
     def _may_send(self, plan: _Schedule) -> bool:
         count = self.options.count
@@ -264,8 +264,10 @@ class Pinger:
                 return
             received_ns = time.time_ns()
             for level, kind, payload in anc:
-                if (level, kind) in ((linux.SOL_IP, linux.IP_RECVERR),
-                                     (linux.SOL_IPV6, linux.IPV6_RECVERR)):
+                if (level, kind) in (
+                    (linux.SOL_IP, linux.IP_RECVERR),
+                    (linux.SOL_IPV6, linux.IPV6_RECVERR),
+                ):
                     error = parse_extended_error(payload)
                     if error is not None:
                         yield self.tracker.error(error, data, received_ns)
@@ -293,8 +295,7 @@ def _reply_metadata(anc: list[tuple[int, int, bytes]]) -> tuple[int, int | None]
             stamp = parse_timestamp_ns(level, kind, payload)
             if stamp is not None:
                 received_ns = stamp
-        elif (level, kind) in ((linux.SOL_IP, linux.IP_TTL), (linux.SOL_IPV6,
-                                                              linux.IPV6_HOPLIMIT)):
+        elif (level, kind) in ((linux.SOL_IP, linux.IP_TTL), (linux.SOL_IPV6, linux.IPV6_HOPLIMIT)):
             ttl = parse_int_cmsg(payload)
     return (received_ns or time.time_ns()), ttl
 
@@ -308,12 +309,12 @@ def _host(address: tuple[object, ...]) -> str:
 
 def ping(
     host: str,
+    *,
     count: int | None = 4,
     interval: float = 1.0,
     timeout: float = _DEFAULT_LINGER_S,
     size: int = 56,
     ttl: int | None = None,
-    *,
     deadline: float | None = None,
     family: int = socket.AF_UNSPEC,
     backend: BackendName = "auto",
@@ -326,10 +327,17 @@ def ping(
     name, ``PingPermissionError`` when no backend is allowed, ``OSError`` for routing failures.
     """
     options = PingOptions(
-        count=count, interval=interval, linger=timeout, deadline=deadline, size=size, ttl=ttl,
-        tos=tos, pattern=pattern, backend=backend, family=family,
+        count=count,
+        interval=interval,
+        linger=timeout,
+        deadline=deadline,
+        size=size,
+        ttl=ttl,
+        tos=tos,
+        pattern=pattern,
+        backend=backend,
+        family=family,
     )
     with Pinger(host, options) as pinger:
         pinger.check_route()
         return pinger.run(on_event)
-

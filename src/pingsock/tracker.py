@@ -73,8 +73,13 @@ class ProbeTracker:
         return Sent(seq, at_ns)
 
     def reply(
-        self, message: bytes, source: str, ttl: int | None, received_ns: int,
-        *, tos: int | None = None,
+        self,
+        message: bytes,
+        source: str,
+        ttl: int | None,
+        received_ns: int,
+        *,
+        tos: int | None = None,
     ) -> Reply | None:
         """Match an echo reply read from our socket; None when it is not an echo reply."""
         if len(message) < 8 or message[0] != self._reply_type:
@@ -91,9 +96,16 @@ class ProbeTracker:
             rtt_us = (received_ns - sent_ns) // 1000
         self.stats.reply(seq, rtt_us, duplicate=duplicate)
         return Reply(
-            seq=seq, source=source, size=len(message), ttl=ttl,
-            rtt_us=None if truncated else rtt_us, duplicate=duplicate, truncated=truncated,
-            received_at_ns=received_ns, ident=ident, tos=tos,
+            seq=seq,
+            source=source,
+            size=len(message),
+            ttl=ttl,
+            rtt_us=None if truncated else rtt_us,
+            duplicate=duplicate,
+            truncated=truncated,
+            received_at_ns=received_ns,
+            ident=ident,
+            tos=tos,
         )
 
     def error(
@@ -104,9 +116,14 @@ class ProbeTracker:
         if error.origin in (linux.SO_EE_ORIGIN_ICMP, linux.SO_EE_ORIGIN_ICMP6) and seq is not None:
             self.stats.icmp_error(seq)
             return IcmpError(
-                seq=seq, offender=error.offender or "", family=4 if self.family == linux.AF_INET
-                else 6, icmp_type=error.icmp_type, icmp_code=error.icmp_code, info=error.info,
-                errno=error.errno, received_at_ns=received_ns,
+                seq=seq,
+                offender=error.offender or "",
+                family=4 if self.family == linux.AF_INET else 6,
+                icmp_type=error.icmp_type,
+                icmp_code=error.icmp_code,
+                info=error.info,
+                errno=error.errno,
+                received_at_ns=received_ns,
             )
         self.stats.local_error()
         mtu = error.info if error.info else None

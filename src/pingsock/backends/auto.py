@@ -83,6 +83,6 @@ def permission_message(family: int, kernel_error: OSError | None = None) -> str:
         f"cannot open an {kind} ping socket: your groups (effective gid {egid}, "
         f"supplementary: {supplementary}) may not create one, because {reason}; and this "
         "process lacks CAP_NET_RAW for the raw-socket fallback.\n"
-        f"To allow it, run as root: sysctl -w net.ipv4.ping_group_range=\"{low} {high}\"\n"
+        f'To allow it, run as root: sysctl -w net.ipv4.ping_group_range="{low} {high}"\n'
         "(or grant the raw fallback: setcap cap_net_raw+ep on the interpreter, or run as root)"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno as _errno
+import functools
 import os
 import socket
 import struct
@@ -27,18 +28,17 @@ def protocol_for(family: int) -> int:
     raise OSError(_errno.EAFNOSUPPORT, os.strerror(_errno.EAFNOSUPPORT))
 
 
-_libc: ctypes.CDLL | None = None
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 
 
 def _connect_unspec(fd: int) -> None:
     # Python's connect() cannot express AF_UNSPEC; call connect(2) with a bare sockaddr whose
     # family is AF_UNSPEC, which the kernel treats as disconnect (spec C10).
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     sockaddr = struct.pack("=H14x", linux.AF_UNSPEC)
     buffer = ctypes.create_string_buffer(sockaddr, len(sockaddr))
-    if _libc.connect(fd, buffer, len(sockaddr)) != 0:
+    if _libc().connect(fd, buffer, len(sockaddr)) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code))
 

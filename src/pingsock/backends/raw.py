@@ -28,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 from pingsock import linux
 from pingsock.backends import bpf
@@ -277,6 +277,11 @@ class RawPingSocket:
         if key in _ROUTE_OPTIONS:
             self._route_options[key] = value
 
+    @overload
+    def getsockopt(self, level: int, option: int, /) -> int: ...
+    @overload
+    def getsockopt(self, level: int, option: int, buflen: int, /) -> bytes: ...
+
     def getsockopt(self, level: int, option: int, buflen: int = 0, /) -> int | bytes:
         key = (level, option)
         if key in _REFUSED_GET:
@@ -335,6 +340,11 @@ class RawPingSocket:
     def send(self, data: bytes, flags: int = 0, /) -> int:
         return self.sendmsg([data], (), flags, None)
 
+    @overload
+    def sendto(self, data: bytes, address: Address, /) -> int: ...
+    @overload
+    def sendto(self, data: bytes, flags: int, address: Address, /) -> int: ...
+
     def sendto(self, data: bytes, flags_or_address: Any, address: Any = None, /) -> int:
         if address is None:
             return self.sendmsg([data], (), 0, flags_or_address)
@@ -353,8 +363,11 @@ class RawPingSocket:
             self._autobind()
             destination_family = None if address is None else self.family
             check_send(
-                self.family, message, flags,
-                address_family=destination_family, connected=self._state.connected,
+                self.family,
+                message,
+                flags,
+                address_family=destination_family,
+                connected=self._state.connected,
             )
             if address is None:
                 assert self._state.peer is not None
@@ -452,14 +465,18 @@ class RawPingSocket:
         if self._v6:
             destination = _pktinfo_destination(anc)
             verdict = classify_icmp6(
-                packet, _strip_scope(source[0]), self._state.ident, destination,
+                packet,
+                _strip_scope(source[0]),
+                self._state.ident,
+                destination,
                 _packed(self.family, self._state.local),
             )
             if not self._user_pktinfo:
                 anc = [c for c in anc if c[:2] != (linux.SOL_IPV6, linux.IPV6_PKTINFO)]
         else:
-            verdict = classify_ipv4(packet, self._state.ident, _packed(self.family,
-                                                                       self._state.local))
+            verdict = classify_ipv4(
+                packet, self._state.ident, _packed(self.family, self._state.local)
+            )
         if verdict is None:
             return True
         if isinstance(verdict, Delivery):

@@ -128,9 +128,7 @@ def _strtol_or_err(text: str, low: int, high: int) -> int:
     if not -(2**63) <= value <= 2**63 - 1:
         raise UsageError(f"invalid argument: '{text}': Numerical result out of range", 1)
     if not low <= value <= high:
-        raise UsageError(
-            f"invalid argument: '{text}': out of range: {low} <= value <= {high}", 1
-        )
+        raise UsageError(f"invalid argument: '{text}': out of range: {low} <= value <= {high}", 1)
     return value
 
 
@@ -144,14 +142,20 @@ def _strtod(text: str, what: str, warnings: list[Warning_]) -> float:
     if consumed != len(text):
         warnings.append(Warning_(f"option argument contains garbage: {text[consumed:]}"))
         warnings.append(Warning_("this will become fatal error in the future"))
-    if math.isnan(value) or math.isinf(value) or (value != 0 and abs(value) < 2.2250738585072014e-308):
+    if (
+        math.isnan(value)
+        or math.isinf(value)
+        or (value != 0 and abs(value) < 2.2250738585072014e-308)
+    ):
         raise UsageError(f"{what}: {text}: Numerical result out of range", 2)
     return value
 
 
 def _getopt(argv: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
     """GNU getopt with permutation: options anywhere, ``--`` ends them."""
-    takes_arg = {c for i, c in enumerate(_OPTSTRING) if c != ":" and _OPTSTRING[i + 1 : i + 2] == ":"}
+    takes_arg = {
+        c for i, c in enumerate(_OPTSTRING) if c != ":" and _OPTSTRING[i + 1 : i + 2] == ":"
+    }
     letters = set(_OPTSTRING) - {":"}
     options: list[tuple[str, str]] = []
     operands: list[str] = []

@@ -144,13 +144,23 @@ def _run_ping(args: PingArgs, streams: _Streams) -> int:
     numeric = args.numeric or target.numeric
     names = _Names(numeric)
     opts = render.RenderOptions(
-        datalen=args.size, numeric=numeric, quiet=args.quiet, verbose=args.verbose,
-        interval_ms=args.interval_ms, program=PROGRAM,
+        datalen=args.size,
+        numeric=numeric,
+        quiet=args.quiet,
+        verbose=args.verbose,
+        interval_ms=args.interval_ms,
+        program=PROGRAM,
     )
     options = PingOptions(
-        count=args.count, interval=args.interval_ms / 1000, linger=args.linger_ms / 1000,
-        deadline=float(args.deadline) or None, size=args.size, ttl=args.ttl,
-        backend=_backend(), family=target.family, quiet=args.quiet,
+        count=args.count,
+        interval=args.interval_ms / 1000,
+        linger=args.linger_ms / 1000,
+        deadline=float(args.deadline) or None,
+        size=args.size,
+        ttl=args.ttl,
+        backend=_backend(),
+        family=target.family,
+        quiet=args.quiet,
     )
     with Pinger(target, options) as pinger:
         if args.verbose:
@@ -214,8 +224,9 @@ def ping_main(argv: list[str], streams: _Streams) -> int:
         return 2
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None,
-         err: TextIO | None = None) -> int:
+def main(
+    argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Run the ``pingsock`` command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     streams = _Streams(out or sys.stdout, err or sys.stderr)

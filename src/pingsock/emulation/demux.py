@@ -130,7 +130,10 @@ def _classify_error4(source: bytes, message: bytes, ident: int) -> ErrorArrival 
 
 
 def classify_icmp6(
-    message: bytes, source: str, ident: int, destination: bytes | None = None,
+    message: bytes,
+    source: str,
+    ident: int,
+    destination: bytes | None = None,
     local: bytes | None = None,
 ) -> Delivery | ErrorArrival | None:
     """Classify one ICMPv6 message read from a raw ICMPv6 socket (no IP header).

@@ -63,15 +63,22 @@ class PingSocketState:
         code = arrival.verdict.errno
         if self.recverr:
             origin = (
-                linux.SO_EE_ORIGIN_ICMP if self.family == linux.AF_INET
+                linux.SO_EE_ORIGIN_ICMP
+                if self.family == linux.AF_INET
                 else linux.SO_EE_ORIGIN_ICMP6
             )
             error = ExtendedError(
-                code, origin, arrival.icmp_type, arrival.icmp_code, arrival.info, 0,
+                code,
+                origin,
+                arrival.icmp_type,
+                arrival.icmp_code,
+                arrival.info,
+                0,
                 arrival.offender,
             )
-            self.queue_error(ErrorEntry(error, arrival.quoted, arrival.original_destination,
-                                        0, timestamp_ns))
+            self.queue_error(
+                ErrorEntry(error, arrival.quoted, arrival.original_destination, 0, timestamp_ns)
+            )
             self.sk_err = code  # J3: set even for soft errors
         elif self.connected and arrival.verdict.hard:
             self.sk_err = code  # J4

@@ -17,7 +17,12 @@ from pingsock.wire.extended import ExtensionStructure, InterfaceId, decode_exten
 from pingsock.wire.message import split_word
 from pingsock.wire.reader import Reader, pack
 
-__all__ = ["EchoFields", "ExtendedEchoReplyFields", "ExtendedEchoRequestFields"]
+__all__ = [
+    "CarriesExtensions",
+    "EchoFields",
+    "ExtendedEchoReplyFields",
+    "ExtendedEchoRequestFields",
+]
 
 _ECHO_WORD = struct.Struct("!HH")  # identifier, sequence number
 _EXTENDED_WORD = struct.Struct("!HBB")  # identifier, 8-bit sequence, flag byte
@@ -46,15 +51,35 @@ class EchoFields:
         return cls(ident, seq, reader.rest(), code, checksum)
 
 
+class CarriesExtensions:
+    """Mix-in: ``data`` (the bytes after the 8-byte header) read as an extension structure.
+
+    Parsing waits until asked, so a malformed structure (which a PROBE responder answers
+    with code 1, Malformed Query, RFC 8335 section 3) does not stop the header from decoding.
+    """
+
+    __slots__ = ()
+    data: bytes
+
+    def extensions(self, *, verify_checksum: bool = False) -> ExtensionStructure | None:
+        """The ICMP extension structure in ``data``, or None when ``data`` is empty."""
+        if not self.data:
+            return None
+        return decode_extensions(self.data, verify_checksum=verify_checksum)
+
+    def interface(self) -> InterfaceId | None:
+        """The Interface Identification Object (RFC 8335 section 2.1), when well formed."""
+        structure = self.extensions()
+        return None if structure is None else structure.interface
+
+
 @dataclass(frozen=True, slots=True)
-class ExtendedEchoRequestFields:
+class ExtendedEchoRequestFields(CarriesExtensions):
     """Extended Echo Request (RFC 8335 section 2): a PROBE of one interface.
 
     The second header word is identifier (16 bits), sequence number (8 bits), 7 reserved
     bits and the L bit (``local``: the probed interface is on the node that answers).
-    ``data`` holds the ICMP extension structure that follows, raw; :meth:`extensions` and
-    :meth:`interface` parse it on demand, so a malformed structure (which a responder must
-    answer with code 1, Malformed Query) does not stop the header from decoding.
+    ``data`` holds the ICMP extension structure that follows, raw (see ``CarriesExtensions``).
     """
 
     ident: int
@@ -72,17 +97,6 @@ class ExtendedEchoRequestFields:
         """A request naming ``interface`` in a one-object extension structure (RFC 8335 2)."""
         return cls(ident, seq, local, ExtensionStructure((interface,)).encode())
 
-    def extensions(self, *, verify_checksum: bool = False) -> ExtensionStructure | None:
-        """The extension structure, or None when nothing follows the header."""
-        if not self.data:
-            return None
-        return decode_extensions(self.data, verify_checksum=verify_checksum)
-
-    def interface(self) -> InterfaceId | None:
-        """The Interface Identification Object (RFC 8335 section 2.1), when well formed."""
-        structure = self.extensions()
-        return None if structure is None else structure.interface
-
     def _rest(self) -> bytes:
         if not 0 <= self.reserved <= 0x7F:
             raise ValueError(f"reserved must fit in 7 bits, not {self.reserved}")
@@ -96,12 +110,13 @@ class ExtendedEchoRequestFields:
 
 
 @dataclass(frozen=True, slots=True)
-class ExtendedEchoReplyFields:
+class ExtendedEchoReplyFields(CarriesExtensions):
     """Extended Echo Reply (RFC 8335 section 3).
 
     After identifier and 8-bit sequence come State (3 bits, :class:`ExtendedEchoState`),
     2 reserved bits, and the A (active), 4 (has IPv4) and 6 (has IPv6) bits. RFC 8335
-    defines no body; any bytes that follow are kept in ``trailing``.
+    defines no body, but Linux copies the request's extension structure into the reply
+    (seen in tests/wire/captured.txt), so whatever follows is kept in ``data``.
     """
 
     ident: int
@@ -112,7 +127,7 @@ class ExtendedEchoReplyFields:
     ipv4: bool = False
     ipv6: bool = False
     reserved: int = 0
-    trailing: bytes = b""
+    data: bytes = b""
     checksum: int | None = field(default=None, compare=False)
 
     def _rest(self) -> bytes:
@@ -125,7 +140,7 @@ class ExtendedEchoReplyFields:
             | int(self.ipv4) << 1
             | int(self.ipv6)
         )
-        return pack(_EXTENDED_WORD, self.ident, self.seq, flags) + self.trailing
+        return pack(_EXTENDED_WORD, self.ident, self.seq, flags) + self.data
 
     @classmethod
     def _decode(cls: type[_Reply], reader: Reader, code: int, checksum: int) -> _Reply:
@@ -139,6 +154,6 @@ class ExtendedEchoReplyFields:
             ipv4=bool(flags & 0b010),
             ipv6=bool(flags & 0b001),
             reserved=(flags >> 3) & 0b11,
-            trailing=reader.rest(),
+            data=reader.rest(),
             checksum=checksum,
         )

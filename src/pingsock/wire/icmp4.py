@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from pingsock.errors import BadChecksum
 from pingsock.wire.checksum import internet_checksum
@@ -54,6 +54,9 @@ __all__ = [
 _U32 = struct.Struct("!I")
 _IDENT_SEQ = struct.Struct("!HH")  # identifier, sequence number
 _NO_MASK = IPv4Address(0)
+_Timestamp = TypeVar("_Timestamp", bound="_TimestampFields")
+_Info = TypeVar("_Info", bound="_InfoFields")
+_Mask = TypeVar("_Mask", bound="_AddressMaskFields")
 _TIMES = struct.Struct("!III")  # originate, receive, transmit (RFC 792 "Timestamp")
 
 
@@ -224,6 +227,12 @@ class _TimestampFields:
         times = pack(_TIMES, self.originate, self.receive, self.transmit)
         return pack(_IDENT_SEQ, self.ident, self.seq) + times + self.trailing
 
+    @classmethod
+    def _decode(cls: type[_Timestamp], reader: Reader, code: int, checksum: int) -> _Timestamp:
+        ident, seq = split_word(reader)
+        originate, receive, transmit = reader.unpack(_TIMES, "timestamps")
+        return cls(ident, seq, originate, receive, transmit, code, reader.rest(), checksum)
+
 
 @dataclass(frozen=True, slots=True)
 class Icmp4TimestampRequest(_TimestampFields, Icmp4Encoding):
@@ -250,6 +259,11 @@ class _InfoFields:
 
     def _rest(self) -> bytes:
         return pack(_IDENT_SEQ, self.ident, self.seq) + self.trailing
+
+    @classmethod
+    def _decode(cls: type[_Info], reader: Reader, code: int, checksum: int) -> _Info:
+        ident, seq = split_word(reader)
+        return cls(ident, seq, code, reader.rest(), checksum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +292,12 @@ class _AddressMaskFields:
 
     def _rest(self) -> bytes:
         return pack(_IDENT_SEQ, self.ident, self.seq) + self.mask.packed + self.trailing
+
+    @classmethod
+    def _decode(cls: type[_Mask], reader: Reader, code: int, checksum: int) -> _Mask:
+        ident, seq = split_word(reader)
+        mask = reader.ipv4("address mask")
+        return cls(ident, seq, mask, code, reader.rest(), checksum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,33 +364,6 @@ Icmp4Message = (
 
 _Decoder = Callable[[Reader, int, int], Icmp4Message]
 
-
-def _timestamp(cls: type[Icmp4TimestampRequest | Icmp4TimestampReply]) -> _Decoder:
-    def decode(reader: Reader, code: int, checksum: int) -> Icmp4Message:
-        ident, seq = split_word(reader)
-        originate, receive, transmit = reader.unpack(_TIMES, "timestamps")
-        return cls(ident, seq, originate, receive, transmit, code, reader.rest(), checksum)
-
-    return decode
-
-
-def _info(cls: type[Icmp4InfoRequest | Icmp4InfoReply]) -> _Decoder:
-    def decode(reader: Reader, code: int, checksum: int) -> Icmp4Message:
-        ident, seq = split_word(reader)
-        return cls(ident, seq, code, reader.rest(), checksum)
-
-    return decode
-
-
-def _mask(cls: type[Icmp4AddressMaskRequest | Icmp4AddressMaskReply]) -> _Decoder:
-    def decode(reader: Reader, code: int, checksum: int) -> Icmp4Message:
-        ident, seq = split_word(reader)
-        mask = reader.ipv4("address mask")
-        return cls(ident, seq, mask, code, reader.rest(), checksum)
-
-    return decode
-
-
 _DECODERS: dict[int, _Decoder] = {
     Icmp4Type.ECHO_REPLY: Icmp4EchoReply._decode,
     Icmp4Type.DEST_UNREACHABLE: Icmp4DestUnreachable._decode,
@@ -379,12 +372,12 @@ _DECODERS: dict[int, _Decoder] = {
     Icmp4Type.ECHO_REQUEST: Icmp4EchoRequest._decode,
     Icmp4Type.TIME_EXCEEDED: Icmp4TimeExceeded._decode,
     Icmp4Type.PARAMETER_PROBLEM: Icmp4ParameterProblem._decode,
-    Icmp4Type.TIMESTAMP_REQUEST: _timestamp(Icmp4TimestampRequest),
-    Icmp4Type.TIMESTAMP_REPLY: _timestamp(Icmp4TimestampReply),
-    Icmp4Type.INFO_REQUEST: _info(Icmp4InfoRequest),
-    Icmp4Type.INFO_REPLY: _info(Icmp4InfoReply),
-    Icmp4Type.ADDRESS_MASK_REQUEST: _mask(Icmp4AddressMaskRequest),
-    Icmp4Type.ADDRESS_MASK_REPLY: _mask(Icmp4AddressMaskReply),
+    Icmp4Type.TIMESTAMP_REQUEST: Icmp4TimestampRequest._decode,
+    Icmp4Type.TIMESTAMP_REPLY: Icmp4TimestampReply._decode,
+    Icmp4Type.INFO_REQUEST: Icmp4InfoRequest._decode,
+    Icmp4Type.INFO_REPLY: Icmp4InfoReply._decode,
+    Icmp4Type.ADDRESS_MASK_REQUEST: Icmp4AddressMaskRequest._decode,
+    Icmp4Type.ADDRESS_MASK_REPLY: Icmp4AddressMaskReply._decode,
     Icmp4Type.EXTENDED_ECHO_REQUEST: Icmp4ExtendedEchoRequest._decode,
     Icmp4Type.EXTENDED_ECHO_REPLY: Icmp4ExtendedEchoReply._decode,
 }
