@@ -18,6 +18,8 @@ PURE = [
     PACKAGE / "linux.py",
     PACKAGE / "errors.py",
     PACKAGE / "cli" / "render.py",
+    PACKAGE / "cli" / "icmp_text.py",
+    PACKAGE / "cli" / "options_text.py",
     PACKAGE / "cli" / "args.py",
 ]
 FORBIDDEN = {"socket", "select", "selectors", "asyncio", "os", "time", "subprocess", "ctypes"}

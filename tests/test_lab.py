@@ -81,9 +81,9 @@ def test_delete_kills_processes_inside(netns: Netns) -> None:
     other = subprocess.Popen(netns.exec_argv("sleep", "30"), stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 5
-        while other.pid not in netns.pids() and time.monotonic() < deadline:
+        while not {sleeper.pid, other.pid} <= set(netns.pids()):
+            assert time.monotonic() < deadline, "ip netns exec did not enter the namespace"
             time.sleep(0.01)
-        assert {sleeper.pid, other.pid} <= set(netns.pids())
         netns.delete()
         assert other.wait(timeout=5) == -signal.SIGKILL
         assert sleeper.poll() is not None

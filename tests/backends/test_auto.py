@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from lab.netns import Netns
 from lab.users import NOBODY, User, python_as
 
@@ -38,15 +39,14 @@ def test_unprivileged_user_inside_the_range_gets_the_kernel_socket(netns: Netns)
 def test_a_supplementary_group_is_enough(netns: Netns) -> None:
     netns.set_ping_group_range(150, 150)
     assert backends_for(netns, User(65534, 65534, groups=(150,))) == {
-        "v4": "kernel", "v6": "kernel"
+        "v4": "kernel",
+        "v6": "kernel",
     }
 
 
 def test_root_outside_the_range_falls_back_to_raw(netns: Netns) -> None:
     assert netns.read_sysctl("net.ipv4.ping_group_range").split() == ["1", "0"]
-    assert backends_for(netns, User(0, 0, ambient_caps=("net_raw",))) == {
-        "v4": "raw", "v6": "raw"
-    }
+    assert backends_for(netns, User(0, 0, ambient_caps=("net_raw",))) == {"v4": "raw", "v6": "raw"}
 
 
 def test_cap_net_raw_alone_gives_the_raw_backend(netns: Netns) -> None:

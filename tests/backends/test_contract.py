@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+import pingsock
 from lab.netns import Netns
 from lab.sniffer import Sniffer
 from lab.topology import (
@@ -26,8 +28,6 @@ from lab.topology import (
     V6_UNREACHABLE,
     RoutedLab,
 )
-
-import pingsock
 from pingsock import linux
 from pingsock.cmsg import parse_extended_error
 from pingsock.wire.checksum import icmp6_checksum, internet_checksum
@@ -41,8 +41,9 @@ FAMILIES = {
 }
 
 
-def echo(family: int, seq: int, ident: int = 0xBEEF, checksum: int = 0xDEAD,
-         payload: bytes = b"pingsock") -> bytes:
+def echo(
+    family: int, seq: int, ident: int = 0xBEEF, checksum: int = 0xDEAD, payload: bytes = b"pingsock"
+) -> bytes:
     request = 8 if family == socket.AF_INET else 128
     return struct.pack("!BBHHH", request, 0, checksum, ident, seq) + payload
 
@@ -159,7 +160,8 @@ def _router_error(
             sock.recv(1500)  # J3: sk_err is set, and recv reports it first (G5)
         data, anc, flags, address = sock.recvmsg(1500, 512, linux.MSG_ERRQUEUE)
         assert flags & linux.MSG_ERRQUEUE
-        (level_seen, kind, payload), = anc
+        ((level_seen, kind, payload),) = anc
+        assert kind == (linux.IPV6_RECVERR if v6 else linux.IP_RECVERR)
         assert level_seen == level
         error = parse_extended_error(payload)
         assert error is not None and error.offender is not None
@@ -167,29 +169,57 @@ def _router_error(
         assert struct.unpack("!H", data[4:6])[0] == sock.getsockname()[1]
         assert sock.getsockopt(linux.SOL_SOCKET, linux.SO_ERROR) == 0  # consumed by the read
         return (
-            pending.value.errno or 0, error.errno, error.icmp_type, error.icmp_code,
-            error.offender, address[0], error.origin,
+            pending.value.errno or 0,
+            error.errno,
+            error.icmp_type,
+            error.icmp_code,
+            error.offender,
+            address[0],
+            error.origin,
         )
 
 
 @pytest.mark.parametrize(
     ("family", "destination", "hops", "expected"),
     [
-        (socket.AF_INET, V4_UNREACHABLE, None,
-         (errno.EHOSTUNREACH, errno.EHOSTUNREACH, 3, 1, ROUTER_V4, V4_UNREACHABLE, 2)),
-        (socket.AF_INET, V4_PROHIBIT, None,
-         (errno.EHOSTUNREACH, errno.EHOSTUNREACH, 3, 13, ROUTER_V4, V4_PROHIBIT, 2)),
-        (socket.AF_INET, SERVER_V4, 1,
-         (errno.EHOSTUNREACH, errno.EHOSTUNREACH, 11, 0, ROUTER_V4, SERVER_V4, 2)),
-        (socket.AF_INET6, V6_UNREACHABLE, None,
-         (errno.ENETUNREACH, errno.ENETUNREACH, 1, 0, ROUTER_V6, V6_UNREACHABLE, 3)),
-        (socket.AF_INET6, SERVER_V6, 1,
-         (errno.EHOSTUNREACH, errno.EHOSTUNREACH, 3, 0, ROUTER_V6, SERVER_V6, 3)),
+        (
+            socket.AF_INET,
+            V4_UNREACHABLE,
+            None,
+            (errno.EHOSTUNREACH, errno.EHOSTUNREACH, 3, 1, ROUTER_V4, V4_UNREACHABLE, 2),
+        ),
+        (
+            socket.AF_INET,
+            V4_PROHIBIT,
+            None,
+            (errno.EHOSTUNREACH, errno.EHOSTUNREACH, 3, 13, ROUTER_V4, V4_PROHIBIT, 2),
+        ),
+        (
+            socket.AF_INET,
+            SERVER_V4,
+            1,
+            (errno.EHOSTUNREACH, errno.EHOSTUNREACH, 11, 0, ROUTER_V4, SERVER_V4, 2),
+        ),
+        (
+            socket.AF_INET6,
+            V6_UNREACHABLE,
+            None,
+            (errno.ENETUNREACH, errno.ENETUNREACH, 1, 0, ROUTER_V6, V6_UNREACHABLE, 3),
+        ),
+        (
+            socket.AF_INET6,
+            SERVER_V6,
+            1,
+            (errno.EHOSTUNREACH, errno.EHOSTUNREACH, 3, 0, ROUTER_V6, SERVER_V6, 3),
+        ),
     ],
     ids=["v4-unreachable", "v4-prohibit", "v4-ttl", "v6-unreachable", "v6-hoplimit"],
 )
 def test_router_errors_arrive_with_the_offender(
-    family: int, destination: str, hops: int | None, expected: tuple[object, ...],
+    family: int,
+    destination: str,
+    hops: int | None,
+    expected: tuple[object, ...],
     routed_lab: RoutedLab,
 ) -> None:
     def scenario(backend: str) -> object:
@@ -204,15 +234,15 @@ def test_server_reject_is_reported_from_the_server(routed_lab: RoutedLab) -> Non
     def scenario(backend: str) -> object:
         return _router_error(routed_lab, backend, socket.AF_INET, SERVER_V4, None)
 
-    assert both(scenario) == (
-        errno.ECONNREFUSED, errno.ECONNREFUSED, 3, 3, SERVER_V4, SERVER_V4, 2
-    )
+    assert both(scenario) == (errno.ECONNREFUSED, errno.ECONNREFUSED, 3, 3, SERVER_V4, SERVER_V4, 2)
 
 
 def test_without_recverr_an_unconnected_socket_sees_no_error(routed_lab: RoutedLab) -> None:
     def scenario(backend: str) -> object:
-        with routed_lab.client.entered(), open_in(routed_lab.client, backend,
-                                                   socket.AF_INET) as sock:
+        with (
+            routed_lab.client.entered(),
+            open_in(routed_lab.client, backend, socket.AF_INET) as sock,
+        ):
             sock.sendto(echo(socket.AF_INET, 1), (V4_UNREACHABLE, 0))
             sock.settimeout(0.5)
             with pytest.raises(TimeoutError):
@@ -237,7 +267,8 @@ def test_connect_route_errors_match(routed_lab: RoutedLab, netns_factory: Any) -
         return results
 
     assert both(scenario) == [
-        ("error", errno.ENETUNREACH), ("ok", "198.51.100.1", (SERVER_V4, 999))
+        ("error", errno.ENETUNREACH),
+        ("ok", "198.51.100.1", (SERVER_V4, 999)),
     ]
 
 
@@ -263,7 +294,8 @@ def test_fresh_socket_names_and_options(netns_factory: Any) -> None:
             with pytest.raises(OSError) as peer:
                 sock.getpeername()
             return (
-                sock.getsockname(), peer.value.errno,
+                sock.getsockname(),
+                peer.value.errno,
                 sock.getsockopt(linux.SOL_SOCKET, linux.SO_TYPE),
                 sock.getsockopt(linux.SOL_SOCKET, linux.SO_REUSEADDR),
                 sock.getsockopt(linux.SOL_IP, linux.IP_TTL),

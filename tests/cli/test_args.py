@@ -17,7 +17,11 @@ def error_of(*argv: str) -> tuple[str, int]:
 @pytest.mark.parametrize(
     ("argv", "message", "status"),
     [
-        (["-c", "0", "h"], "invalid argument: '0': out of range: 1 <= value <= 9223372036854775807", 1),
+        (
+            ["-c", "0", "h"],
+            "invalid argument: '0': out of range: 1 <= value <= 9223372036854775807",
+            1,
+        ),
         (["-c", "abc", "h"], "invalid argument: 'abc'", 1),
         (["-c", "", "h"], "invalid argument: ''", 1),
         (["-c", "5x", "h"], "invalid argument: '5x'", 1),

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from lab.netns import Netns
 from lab.topology import ROUTER_V4, SERVER_V4, V4_UNREACHABLE, RoutedLab
 from lab.users import NOBODY, User, pingsock_argv, run_as
@@ -16,9 +17,7 @@ from lab.users import NOBODY, User, pingsock_argv, run_as
 pytestmark = pytest.mark.netns
 
 REPLY = re.compile(r"^64 bytes from 127\.0\.0\.1: icmp_seq=(\d+) ttl=64 time=\d+\.\d+ ms$")
-SUMMARY = re.compile(
-    r"^3 packets transmitted, 3 received, 0% packet loss, time \d+ms$"
-)
+SUMMARY = re.compile(r"^3 packets transmitted, 3 received, 0% packet loss, time \d+ms$")
 RTT = re.compile(r"^rtt min/avg/max/mdev = \d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3} ms$")
 
 
@@ -34,8 +33,12 @@ def check_three_replies(stdout: str) -> None:
 
 def test_unprivileged_user_in_range_uses_the_kernel_socket(netns: Netns) -> None:
     netns.set_ping_group_range(65534, 65534)
-    result = run_as(netns, NOBODY, [*pingsock_argv(), "ping", "-v", "-c", "3", "-i", "0.2",
-                                    "127.0.0.1"], timeout=30)
+    result = run_as(
+        netns,
+        NOBODY,
+        [*pingsock_argv(), "ping", "-v", "-c", "3", "-i", "0.2", "127.0.0.1"],
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     assert "socktype: SOCK_DGRAM" in result.stderr
     check_three_replies(result.stdout)
@@ -48,7 +51,11 @@ def test_root_on_the_host_uses_the_raw_backend() -> None:
         pytest.skip("needs root")
     result = subprocess.run(
         [sys.executable, "-m", "pingsock", "ping", "-v", "-c", "3", "-i", "0.2", "127.0.0.1"],
-        capture_output=True, text=True, timeout=30, check=False, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stderr
     assert f"socktype: {expected}" in result.stderr
@@ -56,8 +63,7 @@ def test_root_on_the_host_uses_the_raw_backend() -> None:
 
 
 def test_unprivileged_user_outside_the_range_gets_exit_2_and_the_reason(netns: Netns) -> None:
-    result = run_as(netns, NOBODY, [*pingsock_argv(), "ping", "-c", "1", "127.0.0.1"],
-                    timeout=30)
+    result = run_as(netns, NOBODY, [*pingsock_argv(), "ping", "-c", "1", "127.0.0.1"], timeout=30)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
@@ -67,8 +73,12 @@ def test_unprivileged_user_outside_the_range_gets_exit_2_and_the_reason(netns: N
 
 def test_raw_backend_as_a_user_with_cap_net_raw(netns: Netns) -> None:
     user = User(65534, 65534, ambient_caps=("net_raw",))
-    result = run_as(netns, user, [*pingsock_argv(), "ping", "-v", "-c", "3", "-i", "0.2",
-                                  "127.0.0.1"], timeout=30)
+    result = run_as(
+        netns,
+        user,
+        [*pingsock_argv(), "ping", "-v", "-c", "3", "-i", "0.2", "127.0.0.1"],
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     assert "socktype: SOCK_RAW" in result.stderr
     check_three_replies(result.stdout)
@@ -78,23 +88,35 @@ def test_raw_backend_as_a_user_with_cap_net_raw(netns: Netns) -> None:
 def test_router_errors_are_printed_like_iputils(backend: str, routed_lab: RoutedLab) -> None:
     routed_lab.client.set_ping_group_range(0, 0)
     env = {"PINGSOCK_BACKEND": backend}
-    ttl = run_as(routed_lab.client, User(0, 0, ambient_caps=("net_raw",)),
-                 [*pingsock_argv(), "ping", "-c", "2", "-i", "0.2", "-t", "1", SERVER_V4],
-                 timeout=30, env=env)
+    ttl = run_as(
+        routed_lab.client,
+        User(0, 0, ambient_caps=("net_raw",)),
+        [*pingsock_argv(), "ping", "-c", "2", "-i", "0.2", "-t", "1", SERVER_V4],
+        timeout=30,
+        env=env,
+    )
     assert ttl.returncode == 1, ttl.stderr
     lines = ttl.stdout.split("\n")
     assert lines[1] == f"From {ROUTER_V4} icmp_seq=1 Time to live exceeded"
     assert lines[-3].startswith("2 packets transmitted, 0 received, +2 errors, 100% packet loss")
-    unreachable = run_as(routed_lab.client, User(0, 0, ambient_caps=("net_raw",)),
-                         [*pingsock_argv(), "ping", "-c", "1", V4_UNREACHABLE], timeout=30,
-                         env=env)
+    unreachable = run_as(
+        routed_lab.client,
+        User(0, 0, ambient_caps=("net_raw",)),
+        [*pingsock_argv(), "ping", "-c", "1", V4_UNREACHABLE],
+        timeout=30,
+        env=env,
+    )
     assert unreachable.returncode == 1
     assert f"From {ROUTER_V4} icmp_seq=1 Destination Host Unreachable" in unreachable.stdout
 
 
 def test_no_reply_waits_for_the_linger_and_exits_1(netns: Netns) -> None:
     netns.ip("route", "add", "blackhole", "192.0.2.0/24")
-    result = run_as(netns, User(0, 0, ambient_caps=("net_raw",)),
-                    [*pingsock_argv(), "ping", "-c", "1", "-W", "0.3", "192.0.2.9"], timeout=30)
+    result = run_as(
+        netns,
+        User(0, 0, ambient_caps=("net_raw",)),
+        [*pingsock_argv(), "ping", "-c", "1", "-W", "0.3", "192.0.2.9"],
+        timeout=30,
+    )
     assert result.returncode == 2  # the probe connect() fails on a blackhole route
     assert result.stderr == "ping: connect: Invalid argument\n"

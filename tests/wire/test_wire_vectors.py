@@ -25,6 +25,7 @@ from pingsock.wire import (
     Icmp4DestUnreachable,
     Icmp4EchoReply,
     Icmp4EchoRequest,
+    Icmp4Error,
     Icmp4ExtendedEchoReply,
     Icmp4ExtendedEchoRequest,
     Icmp4ParameterProblem,
@@ -35,6 +36,7 @@ from pingsock.wire import (
     Icmp6DestUnreachable,
     Icmp6EchoReply,
     Icmp6EchoRequest,
+    Icmp6Error,
     Icmp6ExtendedEchoReply,
     Icmp6ExtendedEchoRequest,
     Icmp6PacketTooBig,
@@ -49,6 +51,7 @@ from pingsock.wire import (
     RecordRoute,
     Timestamp,
     TimestampEntry,
+    UnknownIcmp4,
     UnknownIcmp6,
     decode_icmp4,
     decode_icmp6,
@@ -91,11 +94,14 @@ def test_icmp6_vector(vector: Vector6) -> None:
     assert vector.message.encode()[2:4] == b"\x00\x00"
 
 
-@pytest.mark.parametrize(
-    "vector", [v for v in [*ICMP4, *ICMP6] if v.name in EXTENSIONS], ids=lambda v: v.name
-)
+_WITH_EXTENSIONS: list[Vector4 | Vector6] = [*ICMP4, *ICMP6]
+_WITH_EXTENSIONS = [v for v in _WITH_EXTENSIONS if v.name in EXTENSIONS]
+
+
+@pytest.mark.parametrize("vector", _WITH_EXTENSIONS, ids=[v.name for v in _WITH_EXTENSIONS])
 def test_extension_vectors(vector: Vector4 | Vector6) -> None:
     message = vector.message
+    assert not isinstance(message, UnknownIcmp4 | UnknownIcmp6)
     assert hasattr(message, "extensions")
     assert message.extensions(verify_checksum=True) == EXTENSIONS[vector.name]
 
@@ -177,6 +183,7 @@ def test_captured_ipv4_errors_quote_our_echo() -> None:
     for step, (kind, code) in cases.items():
         _, error = decode_ipv4_packet(PACKETS[f"{step}/in"], verify_checksum=True)
         assert isinstance(error, kind) and error.code == code, step
+        assert isinstance(error, Icmp4Error)
         quoted = error.quoted_datagram()
         assert quoted.icmp is not None
         assert (quoted.icmp.type, quoted.icmp.ident) == (8, _quoted_ident(f"{step}/out"))
@@ -218,6 +225,7 @@ def test_captured_ipv6_errors() -> None:
         _, error = _v6(f"{step}/in")
         assert isinstance(request, Icmp6EchoRequest)
         assert isinstance(error, kind) and error.code == code, step
+        assert isinstance(error, Icmp6Error)
         quoted = error.quoted_datagram()
         assert quoted.icmp is not None and quoted.icmp.ident == request.ident
     _, too_big = _v6("packet-too-big6/in")

@@ -374,11 +374,11 @@ class RawPingSocket:
                 address = self._address(self._state.peer[0], 0)
             else:
                 address = (address[0], 0, *address[2:])
+            wire = rewrite_echo(self.family, message, self._state.ident)
             self._pump()
             pending = self._state.take_pending_error()
             if pending:
                 raise os_error(pending)  # J5/J6: the datagram is dropped
-            wire = rewrite_echo(self.family, message, self._state.ident)
             self._raw.sendmsg([wire], list(ancdata), flags & ~linux.MSG_DONTWAIT, address)
         return len(message)
 

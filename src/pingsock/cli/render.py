@@ -10,6 +10,10 @@ Run-wide switches travel in one :class:`RenderOptions`. Names are shown through
 :func:`pr_addr`; the reverse lookup itself is the caller's (this module does no I/O), which
 passes the looked-up name or None.
 
+The ICMP error wording (``pr_icmph``, ``print_icmp``) lives in :mod:`pingsock.cli.icmp_text`
+and the IPv4 option blocks (``pr_options``) in :mod:`pingsock.cli.options_text`; this module
+re-exports :func:`icmp_error_text` and :class:`OptionsPrinter` from them.
+
 Layout rules the caller keeps:
 
 * write :func:`pattern_line` (if any) before the header, and flush stdout after each reply
@@ -23,10 +27,10 @@ Layout rules the caller keeps:
 from __future__ import annotations
 
 import errno
-import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from pingsock.cli.icmp_text import icmp_error_text
+from pingsock.cli.options_text import OptionsPrinter
 from pingsock.events import IcmpError, LocalError, NoAnswerYet, Reply
 from pingsock.stats import PingStats, elapsed_ms, format_reply_time, format_us_as_ms, ipg_us
 
@@ -249,260 +253,7 @@ def wrong_data_dump(data: bytes, expected: bytes) -> str:
     return ""
 
 
-def _ipv4(raw: bytes) -> str:
-    return ".".join(str(b) for b in raw)
-
-
-def _identity(address: str) -> str:
-    return address
-
-
-_IPOPT_EOL, _IPOPT_NOP, _IPOPT_RR, _IPOPT_TS, _IPOPT_LSRR, _IPOPT_SSRR = 0, 1, 7, 68, 131, 137
-_IPOPT_MINOFF = 4
-_IPOPT_TS_TSONLY = 0
-
-
-class OptionsPrinter:
-    """``pr_options``: IPv4 option blocks after a reply line (spec section 3.4).
-
-    Stateful like iputils (a static buffer): a record route equal to the previous one
-    prints only ``\\t(same route)``. Use one instance per run. iputils skips option blocks
-    in flood mode, so the caller does not call it then.
-    """
-
-    __slots__ = ("_old_rr",)
-
-    def __init__(self) -> None:
-        self._old_rr = b""
-
-    def render(self, options: bytes, display: Callable[[str], str] | None = None) -> str:
-        """The block for the IP options area ``options`` (from the header or IP_RETOPTS).
-
-        ``display`` maps a dotted address to its :func:`pr_addr` form.
-        """
-        show = display or _identity
-        # pr_options may read a few bytes past a short option; read zeros there.
-        buf = bytes(options) + bytes(64)
-        out: list[str] = []
-        totlen = len(options)
-        pos = 0
-        while totlen > 0:
-            kind = buf[pos]
-            if kind == _IPOPT_EOL:
-                break
-            if kind == _IPOPT_NOP:
-                totlen -= 1
-                pos += 1
-                out.append("\nNOP")
-                continue
-            olen = buf[pos + 1]
-            if olen < 2 or olen > totlen:
-                break
-            if kind in (_IPOPT_LSRR, _IPOPT_SSRR):
-                out.append(self._source_route(buf, pos, show))
-            elif kind == _IPOPT_RR:
-                out.append(self._record_route(buf, pos, show))
-            elif kind == _IPOPT_TS:
-                out.append(_timestamps(buf, pos, show))
-            else:
-                out.append(f"\nunknown option {kind:x}")
-            totlen -= olen
-            pos += olen
-        return "".join(out)
-
-    @staticmethod
-    def _source_route(buf: bytes, pos: int, show: Callable[[str], str]) -> str:
-        out = [f"\n{'S' if buf[pos] == _IPOPT_SSRR else 'L'}SRR: "]
-        length = buf[pos + 1]
-        cp = pos + 2  # iputils starts at the pointer byte here, one byte early; kept as is
-        if length > _IPOPT_MINOFF:
-            while True:
-                out.append(_route_entry(buf[cp : cp + 4], show))
-                cp += 4
-                length -= 4
-                out.append("\n")
-                if length <= _IPOPT_MINOFF:
-                    break
-        return "".join(out)
-
-    def _record_route(self, buf: bytes, pos: int, show: Callable[[str], str]) -> str:
-        length, pointer = buf[pos + 1], buf[pos + 2]
-        used = min(pointer, length) - _IPOPT_MINOFF
-        if used <= 0:
-            return ""
-        # iputils compares `used` bytes starting at the pointer byte (so the last byte of the
-        # route is not compared) and never reports "same route" in flood mode.
-        current = buf[pos + 2 : pos + 2 + used]
-        if current == self._old_rr:
-            return "\t(same route)"
-        self._old_rr = current
-        out = ["\nRR: "]
-        cp = pos + 3
-        while True:
-            out.append(_route_entry(buf[cp : cp + 4], show))
-            cp += 4
-            used -= 4
-            out.append("\n")
-            if used <= 0:
-                break
-        return "".join(out)
-
-
-def _route_entry(raw: bytes, show: Callable[[str], str]) -> str:
-    return "\t0.0.0.0" if not any(raw) else f"\t{show(_ipv4(raw))}"
-
-
-def _timestamps(buf: bytes, pos: int, show: Callable[[str], str]) -> str:
-    length, pointer = buf[pos + 1], buf[pos + 2]
-    left = min(pointer, length) - 5
-    if left <= 0:
-        return ""
-    flags = buf[pos + 3]
-    out = ["\nTS: "]
-    cp = pos + 4
-    stdtime = nonstdtime = 0
-    while True:
-        if flags & 0xF != _IPOPT_TS_TSONLY:
-            out.append(_route_entry(buf[cp : cp + 4], show))
-            cp += 4
-            left -= 4
-            if left <= 0:
-                break
-        stamp = int.from_bytes(buf[cp : cp + 4], "big")
-        cp += 4
-        if stamp & 0x80000000:
-            # High bit: not milliseconds since midnight UTC (RFC 791).
-            value = stamp & 0x7FFFFFFF
-            if nonstdtime == 0:
-                out.append(f"\t{value} absolute not-standard")
-            else:
-                out.append(f"\t{value - nonstdtime} not-standard")
-            nonstdtime = value
-        else:
-            # The first standard stamp is absolute, later ones are deltas to the previous.
-            out.append(f"\t{stamp} absolute" if stdtime == 0 else f"\t{stamp - stdtime}")
-            stdtime = stamp
-        left -= 4
-        out.append("\n")
-        if left <= 0:
-            break
-    if flags >> 4:
-        out.append(f"Unrecorded hops: {flags >> 4}\n")
-    return "".join(out)
-
-
 # -- errors -----------------------------------------------------------------------------------
-
-_V4_UNREACH = (
-    "Destination Net Unreachable",
-    "Destination Host Unreachable",
-    "Destination Protocol Unreachable",
-    "Destination Port Unreachable",
-    "Frag needed and DF set (mtu = {info})",
-    "Source Route Failed",
-    "Destination Net Unknown",
-    "Destination Host Unknown",
-    "Source Host Isolated",
-    "Destination Net Prohibited",
-    "Destination Host Prohibited",
-    "Destination Net Unreachable for Type of Service",
-    "Destination Host Unreachable for Type of Service",
-    "Packet filtered",
-    "Precedence Violation",
-    "Precedence Cutoff",
-)
-_V4_REDIRECT = (
-    "Redirect Network",
-    "Redirect Host",
-    "Redirect Type of Service and Network",
-    "Redirect Type of Service and Host",
-)
-_V4_SIMPLE = {
-    0: "Echo Reply",
-    4: "Source Quench",
-    8: "Echo Request",
-    13: "Timestamp",
-    14: "Timestamp Reply",
-    15: "Information Request",
-    16: "Information Reply",
-    17: "Address Mask Request",
-    18: "Address Mask Reply",
-}
-# 20221126 knows codes 0-4; "Source address failed ingress/egress policy" (5) and "Reject
-# route to destination" (6) arrived in 20231222, so Debian 12 prints "Unknown code 5/6".
-_V6_UNREACH = (
-    "No route",
-    "Administratively prohibited",
-    "Beyond scope of source address",
-    "Address unreachable",
-    "Port unreachable",
-)
-_V6_PARAM = ("Wrong header field ", "Unknown header ", "Unknown option ")
-_V6_SIMPLE = {
-    128: "Echo request",
-    129: "Echo reply",
-    130: "MLD Query",
-    131: "MLD Report",
-    132: "MLD Reduction",
-}
-
-
-def _pr_icmph(icmp_type: int, code: int, info: int, nexthop: str | None) -> str:
-    # pr_icmph (ping/ping.c) for an error from the queue: info is ee_info.
-    if icmp_type == 3:
-        if code < len(_V4_UNREACH):
-            return _V4_UNREACH[code].format(info=info)
-        return f"Dest Unreachable, Bad Code: {code}"
-    if icmp_type == 5:
-        kind = _V4_REDIRECT[code] if code < len(_V4_REDIRECT) else f"Redirect, Bad Code: {code}"
-        gateway = nexthop if nexthop is not None else str(ipaddress.IPv4Address(info))
-        return f"{kind}(New nexthop: {gateway})"  # no space before "(" in iputils
-    if icmp_type == 11:
-        if code == 0:
-            return "Time to live exceeded"
-        if code == 1:
-            return "Frag reassembly time exceeded"
-        return f"Time exceeded, Bad Code: {code}"
-    if icmp_type == 12:
-        return f"Parameter problem: pointer = {info}"
-    if icmp_type in _V4_SIMPLE:
-        return _V4_SIMPLE[icmp_type]
-    return f"Bad ICMP type: {icmp_type}"
-
-
-def _print_icmp(icmp_type: int, code: int, info: int) -> str:
-    # print_icmp (ping/ping6_common.c).
-    if icmp_type == 1:
-        reason = _V6_UNREACH[code] if code < len(_V6_UNREACH) else f"Unknown code {code}"
-        return f"Destination unreachable: {reason}"
-    if icmp_type == 2:
-        return f"Packet too big: mtu={info}" + (f", code={code}" if code else "")
-    if icmp_type == 3:
-        if code == 0:
-            return "Time exceeded: Hop limit"
-        if code == 1:
-            return "Time exceeded: Defragmentation failure"
-        return f"Time exceeded: code {code}"
-    if icmp_type == 4:
-        field = _V6_PARAM[code] if code < len(_V6_PARAM) else f"code {code} "
-        return f"Parameter problem: {field}at {info}"
-    if icmp_type in _V6_SIMPLE:
-        return _V6_SIMPLE[icmp_type]
-    return f"unknown icmp type: {icmp_type}"
-
-
-def icmp_error_text(
-    family: int, icmp_type: int, icmp_code: int, info: int, *, nexthop: str | None = None
-) -> str:
-    """The description of an ICMP error (``pr_icmph`` for IPv4, ``print_icmp`` for IPv6).
-
-    ``info`` is ee_info (MTU, parameter-problem pointer, redirect gateway as a u32).
-    ``nexthop`` is :func:`pr_addr` of the redirect gateway; it defaults to the numeric one.
-    """
-    info &= 0xFFFFFFFF  # %u
-    if family == 6:
-        return _print_icmp(icmp_type, icmp_code, info)
-    return _pr_icmph(icmp_type, icmp_code, info, nexthop)
 
 
 def icmp_error_line(

@@ -4,8 +4,8 @@ Each message type is a frozen dataclass with ``encode(*, checksum=None)``;
 :func:`decode_icmp4` turns any byte string into one of them or raises a
 :class:`~pingsock.errors.PacketError`. Unknown types decode to :class:`UnknownIcmp4`, and
 every field that RFC 792 calls "unused" is kept (``unused``, as the header word with the
-named fields cleared), so ``decode_icmp4(b).encode(checksum=m.checksum) == b`` for every
-``b`` that decodes.
+named fields cleared), so every ``data`` that decodes to ``m`` comes back from
+``m.encode(checksum=m.checksum)`` byte for byte.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from pingsock.wire.message import (
     Icmp4Encoding,
     Quote,
     QuoteWithLength,
+    fits,
+    header_word,
     seal_icmp4,
     split_word,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "Icmp4DestUnreachable",
     "Icmp4EchoReply",
     "Icmp4EchoRequest",
+    "Icmp4Error",
     "Icmp4ExtendedEchoReply",
     "Icmp4ExtendedEchoRequest",
     "Icmp4InfoReply",
@@ -51,25 +54,12 @@ __all__ = [
     "decode_icmp4",
 ]
 
-_U32 = struct.Struct("!I")
 _IDENT_SEQ = struct.Struct("!HH")  # identifier, sequence number
+_TIMES = struct.Struct("!III")  # originate, receive, transmit (RFC 792 "Timestamp")
 _NO_MASK = IPv4Address(0)
 _Timestamp = TypeVar("_Timestamp", bound="_TimestampFields")
 _Info = TypeVar("_Info", bound="_InfoFields")
 _Mask = TypeVar("_Mask", bound="_AddressMaskFields")
-_TIMES = struct.Struct("!III")  # originate, receive, transmit (RFC 792 "Timestamp")
-
-
-def _word(unused: int, unused_mask: int, named: int) -> bytes:
-    if unused & ~unused_mask & 0xFFFFFFFF or not 0 <= unused <= 0xFFFFFFFF:
-        raise ValueError(f"unused bits {unused:#x} overlap the named fields ({unused_mask:#x})")
-    return pack(_U32, unused | named)
-
-
-def _check(value: int, bits: int, name: str) -> int:
-    if not 0 <= value < 1 << bits:
-        raise ValueError(f"{name} must fit in {bits} bits, not {value}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +95,8 @@ class Icmp4DestUnreachable(QuoteWithLength, Icmp4Encoding):
     checksum: int | None = field(default=None, compare=False)
 
     def _rest(self) -> bytes:
-        named = _check(self.length, 8, "length") << 16 | _check(self.next_hop_mtu, 16, "mtu")
-        return _word(self.unused, self._UNUSED, named) + self.quoted
+        named = fits(self.length, 8, "length") << 16 | fits(self.next_hop_mtu, 16, "mtu")
+        return header_word(self.unused, self._UNUSED, named) + self.quoted
 
     @classmethod
     def _decode(cls, reader: Reader, code: int, checksum: int) -> Icmp4DestUnreachable:
@@ -128,7 +118,7 @@ class Icmp4SourceQuench(Quote, Icmp4Encoding):
     checksum: int | None = field(default=None, compare=False)
 
     def _rest(self) -> bytes:
-        return _word(self.unused, 0xFFFFFFFF, 0) + self.quoted
+        return header_word(self.unused, 0xFFFFFFFF, 0) + self.quoted
 
     @classmethod
     def _decode(cls, reader: Reader, code: int, checksum: int) -> Icmp4SourceQuench:
@@ -173,8 +163,8 @@ class Icmp4TimeExceeded(QuoteWithLength, Icmp4Encoding):
     checksum: int | None = field(default=None, compare=False)
 
     def _rest(self) -> bytes:
-        named = _check(self.length, 8, "length") << 16
-        return _word(self.unused, self._UNUSED, named) + self.quoted
+        named = fits(self.length, 8, "length") << 16
+        return header_word(self.unused, self._UNUSED, named) + self.quoted
 
     @classmethod
     def _decode(cls, reader: Reader, code: int, checksum: int) -> Icmp4TimeExceeded:
@@ -201,8 +191,8 @@ class Icmp4ParameterProblem(QuoteWithLength, Icmp4Encoding):
     checksum: int | None = field(default=None, compare=False)
 
     def _rest(self) -> bytes:
-        named = _check(self.pointer, 8, "pointer") << 24 | _check(self.length, 8, "length") << 16
-        return _word(self.unused, self._UNUSED, named) + self.quoted
+        named = fits(self.pointer, 8, "pointer") << 24 | fits(self.length, 8, "length") << 16
+        return header_word(self.unused, self._UNUSED, named) + self.quoted
 
     @classmethod
     def _decode(cls, reader: Reader, code: int, checksum: int) -> Icmp4ParameterProblem:
@@ -362,6 +352,15 @@ Icmp4Message = (
     | UnknownIcmp4
 )
 
+# The error messages: each quotes the datagram that caused it (``quoted_datagram()``).
+Icmp4Error = (
+    Icmp4DestUnreachable
+    | Icmp4SourceQuench
+    | Icmp4Redirect
+    | Icmp4TimeExceeded
+    | Icmp4ParameterProblem
+)
+
 _Decoder = Callable[[Reader, int, int], Icmp4Message]
 
 _DECODERS: dict[int, _Decoder] = {
@@ -397,7 +396,7 @@ def decode_icmp4(data: bytes, *, verify_checksum: bool = False) -> Icmp4Message:
     if decoder is not None:
         message = decoder(reader, code, checksum)
     else:
-        reader.sub(4, "rest of header")  # RFC 792: every message has the 8-byte header
+        reader.require(4, "rest of header")  # RFC 792: every message has the 8-byte header
         message = UnknownIcmp4(kind, code, data[4:], checksum)
     if verify_checksum and internet_checksum(data) != 0:
         raise BadChecksum(f"ICMPv4 type {kind}: checksum {checksum:#06x} does not verify")

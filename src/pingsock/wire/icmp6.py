@@ -22,6 +22,8 @@ from pingsock.wire.message import (
     Icmp6Encoding,
     Quote,
     QuoteWithLength,
+    fits,
+    header_word,
     icmp6_verifies,
     seal_icmp6,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "Icmp6DestUnreachable",
     "Icmp6EchoReply",
     "Icmp6EchoRequest",
+    "Icmp6Error",
     "Icmp6ExtendedEchoReply",
     "Icmp6ExtendedEchoRequest",
     "Icmp6Message",
@@ -47,9 +50,7 @@ _LENGTH_UNUSED = 0x00FFFFFF  # RFC 4884 4.2: length is the first byte, the other
 
 
 def _length_word(length: int, unused: int) -> bytes:
-    if not 0 <= length <= 0xFF or not 0 <= unused <= _LENGTH_UNUSED:
-        raise ValueError("length must fit in 8 bits and unused in the other 24")
-    return pack(_U32, length << 24 | unused)
+    return header_word(unused, _LENGTH_UNUSED, fits(length, 8, "length") << 24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +206,9 @@ Icmp6Message = (
     | UnknownIcmp6
 )
 
+# The error messages: each quotes the datagram that caused it (``quoted_datagram()``).
+Icmp6Error = Icmp6DestUnreachable | Icmp6PacketTooBig | Icmp6TimeExceeded | Icmp6ParameterProblem
+
 _DECODERS: dict[int, Callable[[Reader, int, int], Icmp6Message]] = {
     Icmp6Type.DEST_UNREACHABLE: Icmp6DestUnreachable._decode,
     Icmp6Type.PACKET_TOO_BIG: Icmp6PacketTooBig._decode,
@@ -240,7 +244,7 @@ def decode_icmp6(
     if decoder is not None:
         message = decoder(reader, code, checksum)
     else:
-        reader.sub(4, "rest of header")  # RFC 4443 2.1: every message has the 8-byte header
+        reader.require(4, "rest of header")  # RFC 4443 2.1: every message has the 8-byte header
         message = UnknownIcmp6(kind, code, data[4:], checksum)
     if (
         verify_checksum

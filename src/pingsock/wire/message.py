@@ -25,6 +25,8 @@ __all__ = [
     "Icmp6Encoding",
     "Quote",
     "QuoteWithLength",
+    "fits",
+    "header_word",
     "icmp6_verifies",
     "quote_with_extensions",
     "seal_icmp4",
@@ -34,6 +36,7 @@ __all__ = [
 
 HEADER = struct.Struct("!BBH")  # type, code, checksum; the 4-byte word follows
 _U16 = struct.Struct("!H")
+_U32 = struct.Struct("!I")
 _RFC4884_MINIMUM = 128  # RFC 4884 4.1/4.2: the padded original datagram is at least 128 bytes
 
 
@@ -197,6 +200,21 @@ def quote_with_extensions(
     padded = original + b"\x00" * (-len(original) % unit)
     padded += b"\x00" * max(0, _RFC4884_MINIMUM - len(padded))
     return len(padded) // unit, padded + extensions.encode()
+
+
+def fits(value: int, bits: int, name: str) -> int:
+    """``value``, after checking that it fits an unsigned field of ``bits`` bits."""
+    if not 0 <= value < 1 << bits:
+        raise ValueError(f"{name} must fit in {bits} bits, not {value}")
+    return value
+
+
+def header_word(unused: int, unused_mask: int, named: int) -> bytes:
+    """The header's second word: the named fields (already shifted into place) and the
+    bits RFC 792 calls unused, which are kept so that odd senders round-trip exactly."""
+    if not 0 <= unused <= 0xFFFFFFFF or unused & ~unused_mask:
+        raise ValueError(f"unused bits {unused:#x} overlap the named fields ({unused_mask:#x})")
+    return pack(_U32, unused | named)
 
 
 def split_word(reader: Reader) -> tuple[int, int]:

@@ -30,7 +30,8 @@ _FRAGMENT_OFFSET = struct.Struct("!H")
 
 _PROTO_ICMP = 1
 _PROTO_ICMPV6 = 58
-_EXTENDED_ECHO_TYPES = (42, 43, 160, 161)  # RFC 8335: 8-bit sequence, then flag bits
+# RFC 8335 sections 2 and 3: Extended Echo has an 8-bit sequence, then flag bits.
+_EXTENDED_ECHO_TYPES = {_PROTO_ICMP: (42, 43), _PROTO_ICMPV6: (160, 161)}
 
 # RFC 8200 section 4: headers with "next header, length in 8-octet units not counting the
 # first 8" (Hop-by-Hop 0, Routing 43, Destination Options 60), the fixed 8-byte Fragment
@@ -77,7 +78,7 @@ class QuotedDatagram:
         if isinstance(self.header, IPv4Header) and self.header.fragment_offset != 0:
             return None  # a later fragment does not start with the ICMP header
         kind, code, checksum, ident, seq = _ICMP_HEADER.unpack_from(self.transport)
-        if kind in _EXTENDED_ECHO_TYPES:
+        if kind in _EXTENDED_ECHO_TYPES[wanted]:
             seq >>= 8
         return QuotedIcmp(kind, code, checksum, ident, seq)
 

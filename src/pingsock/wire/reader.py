@@ -10,7 +10,7 @@ which raise the other :class:`~pingsock.errors.PacketError` subclasses.
 from __future__ import annotations
 
 import struct
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address
 from typing import Any
 
 from pingsock.errors import TruncatedPacket
@@ -82,24 +82,14 @@ class Reader:
         # Four bytes always make a valid IPv4Address, so ipaddress cannot raise here.
         return IPv4Address(self.take(4, field))
 
-    def ipv6(self, field: str) -> IPv6Address:
-        return IPv6Address(self.take(16, field))
-
     def rest(self) -> bytes:
         """Everything up to the end (possibly nothing)."""
         pos, self._pos = self._pos, self._end
         return self._data[pos : self._end]
 
-    def peek_u8(self, field: str) -> int:
-        """The next byte, without moving the cursor."""
-        pos = self._need(1, field)
-        self._pos = pos
-        return self._data[pos]
-
-    def sub(self, count: int, what: str) -> Reader:
-        """A reader over the next ``count`` bytes only; this reader skips past them."""
-        pos = self._need(count, what)
-        return Reader(self._data, what, start=pos, end=pos + count)
+    def require(self, count: int, field: str) -> None:
+        """Raise ``TruncatedPacket`` unless ``count`` more bytes remain; do not move."""
+        self._pos = self._need(count, field)
 
 
 def pack(layout: struct.Struct, *values: int | bytes) -> bytes:
