@@ -359,7 +359,7 @@ V4_UNREACH = [
 ]
 
 
-@pytest.mark.parametrize(("code", "text"), enumerate(V4_UNREACH))
+@pytest.mark.parametrize(("code", "text"), list(enumerate(V4_UNREACH)))
 def test_v4_unreachable_texts(code: int, text: str) -> None:
     assert icmp_error_text(4, 3, code, 1400) == text
 
