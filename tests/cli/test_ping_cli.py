@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +123,79 @@ def test_no_reply_waits_for_the_linger_and_exits_1(netns: Netns) -> None:
     )
     assert result.returncode == 2  # the probe connect() fails on a blackhole route
     assert result.stderr == "ping: connect: Invalid argument\n"
+
+
+def _root(ns: Netns, *argv: str, env: dict[str, str] | None = None) -> Any:
+    return run_as(
+        ns,
+        User(0, 0, ambient_caps=("net_raw",)),
+        [*pingsock_argv(), "ping", *argv],
+        timeout=30,
+        env=env,
+    )
+
+
+def test_quiet_prints_only_the_header_and_the_statistics(netns: Netns) -> None:
+    result = _root(netns, "-q", "-c", "2", "-i", "0.1", "127.0.0.1")
+    lines = result.stdout.split("\n")
+    assert result.returncode == 0
+    assert lines[0].startswith("PING 127.0.0.1 (127.0.0.1)")
+    assert lines[1:3] == ["", "--- 127.0.0.1 ping statistics ---"]
+    assert lines[3].startswith("2 packets transmitted, 2 received, 0% packet loss")
+
+
+def test_small_payload_has_no_times_and_an_empty_last_line(netns: Netns) -> None:
+    result = _root(netns, "-s", "8", "-c", "2", "-i", "0.1", "127.0.0.1")
+    lines = result.stdout.split("\n")
+    assert lines[0] == "PING 127.0.0.1 (127.0.0.1) 8(36) bytes of data."
+    assert lines[1] == "16 bytes from 127.0.0.1: icmp_seq=1 ttl=64"
+    assert lines[-2:] == ["", ""]  # no rtt line: the last line is empty (iputils finish())
+
+
+def test_ipv6_header_and_replies(netns: Netns) -> None:
+    result = _root(netns, "-6", "-c", "1", "::1")
+    lines = result.stdout.split("\n")
+    assert result.returncode == 0, result.stderr
+    assert lines[0] == "PING ::1(::1) 56 data bytes"
+    assert re.match(r"^64 bytes from ::1: icmp_seq=1 ttl=64 time=\d+\.\d+ ms$", lines[1])
+
+
+def test_deadline_without_enough_replies_exits_1(responder_lab: Any) -> None:
+    responder_lab.responder.configure(drop_all=True)
+    result = _root(
+        responder_lab.client, "-w", "1", "-c", "2", "-i", "0.2", responder_lab.responder_v4
+    )
+    assert result.returncode == 1
+    summary = result.stdout.split("\n")[-3]
+    transmitted = int(summary.split()[0])
+    assert 4 <= transmitted <= 6  # -w keeps sending past -c until the deadline
+    assert "0 received, 100% packet loss" in summary
+
+
+def test_linger_bounds_the_wait_for_a_silent_target(responder_lab: Any) -> None:
+    responder_lab.responder.configure(drop_all=True)
+    started = time.monotonic()
+    result = _root(responder_lab.client, "-c", "1", "-W", "0.5", responder_lab.responder_v4)
+    assert result.returncode == 1
+    assert time.monotonic() - started < 5
+    assert "1 packets transmitted, 0 received, 100% packet loss, time 0ms" in result.stdout
+
+
+def test_sigint_prints_the_statistics_and_exits_by_the_replies(netns: Netns) -> None:
+    proc = subprocess.Popen(
+        netns.exec_argv(sys.executable, "-m", "pingsock", "ping", "-i", "0.1", "127.0.0.1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "--- 127.0.0.1 ping statistics ---" in out
+    assert re.search(r"\d+ packets transmitted, \d+ received, 0% packet loss", out)
