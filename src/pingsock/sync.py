@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import select
 import socket
 import struct
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pingsock import linux
 from pingsock.backends.auto import BackendName, open_socket
@@ -35,6 +36,7 @@ _ECHO_HEADER = struct.Struct("!BBHHH")
 _ANC_SIZE = 512
 _DEFAULT_LINGER_S = 10.0  # iputils MAXWAIT
 _MAX_DRAIN = 1024  # packets read per wake-up, so a flood cannot starve the sender
+_BACKOFF_S = 0.01  # a full send buffer: try again after MIN_INTERVAL_MS, as pinger() does
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +61,8 @@ class PingOptions:
 class _Schedule:
     start: float  # CLOCK_MONOTONIC of the first probe
     next_send: float
-    last_send: float = 0.0
-    linger_until: float | None = None
-    deadline_at: float | None = None
-    stopped: bool = False
-    events: list[Event] = field(default_factory=list)
+    linger_until: float | None = None  # schedule_exit(): set when the last probe has left
+    deadline_at: float | None = None  # -w
 
 
 def _icmp_echo_type(family: int) -> int:
@@ -151,11 +150,11 @@ class Pinger:
             poller.register(self.interrupt_fd, select.POLLIN)
         while not self._finished(plan):
             now = time.monotonic()
-            if self._may_send(plan) and now >= plan.next_send:
+            if self._may_send() and now >= plan.next_send:
                 yield from self._send(plan, now)
                 continue
             wait = self._wait_seconds(plan, now)
-            for ready_fd, revents in poller.poll(max(0, int(wait * 1000) + (wait > 0))):
+            for ready_fd, revents in poller.poll(math.ceil(wait * 1000)):
                 if ready_fd == fd:
                     yield from self._drain(revents)
                 else:
@@ -172,7 +171,7 @@ class Pinger:
             self.target, self.backend, collected, self.tracker.snapshot(), self.elapsed_ns
         )
 
-    def _may_send(self, plan: _Schedule) -> bool:
+    def _may_send(self) -> bool:
         count = self.options.count
         # pinger(): with -w, probes go on past -c until enough replies came back.
         return count is None or self.tracker.transmitted < count or bool(self.options.deadline)
@@ -192,7 +191,7 @@ class Pinger:
 
     def _wait_seconds(self, plan: _Schedule, now: float) -> float:
         limits = []
-        if self._may_send(plan):
+        if self._may_send():
             limits.append(plan.next_send - now)
         if plan.linger_until is not None:
             limits.append(plan.linger_until - now)
@@ -209,8 +208,8 @@ class Pinger:
             self.socket.sendto(header + self._payload, self.target.sockaddr)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.ENOBUFS, errno.ENOMEM):
-                plan.next_send = now + min(self.options.interval, 0.01) or 0.01
-                return  # iputils backs off and retries without counting the probe
+                plan.next_send = now + _BACKOFF_S
+                return  # pinger(): back off and retry; the probe is not counted
             yield self.tracker.sent(seq, wall_ns)
             queued = list(self._read_errors())
             if queued:
@@ -219,7 +218,6 @@ class Pinger:
                 yield self.tracker.error(_local(exc.errno), b"", time.time_ns())
         else:
             yield self.tracker.sent(seq, wall_ns)
-        plan.last_send = now
         self.elapsed_ns = int((now - plan.start) * 1e9)
         plan.next_send = max(plan.next_send + self.options.interval, now)
         count = self.options.count
