@@ -10,6 +10,7 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v nft >/dev/null || need+=(nftables)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v ping >/dev/null || need+=(iputils-ping)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 [ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then

@@ -249,6 +249,10 @@ class Pinger:
             event = self.tracker.reply(data, _host(address), ttl, received_ns)
             if event is not None:
                 yield event
+            if self.tracker.stats.in_flight() == 0:
+                # main_loop(): "If nothing is in flight, break returns us to pinger", where the
+                # exit checks run; so a late duplicate of the last probe is never read.
+                break
         if revents & select.POLLERR:
             yield from self._read_errors()
 

@@ -20,7 +20,6 @@ addresses are not refused.
 from __future__ import annotations
 
 import errno
-import os
 import random
 import select
 import socket
@@ -534,15 +533,3 @@ def _as_int(value: int | bytes) -> int:
     if isinstance(value, int):
         return value
     return int.from_bytes(value[:4].ljust(4, b"\0"), "little", signed=True) if value else 0
-
-
-def raw_socket_allowed() -> bool:
-    """Whether this process could open a raw socket (CAP_NET_RAW), without opening one."""
-    try:
-        status = open("/proc/self/status", encoding="ascii").read()  # noqa: SIM115
-    except OSError:
-        return os.geteuid() == 0
-    for line in status.splitlines():
-        if line.startswith("CapEff:"):
-            return bool(int(line.split()[1], 16) & (1 << 13))  # CAP_NET_RAW is bit 13
-    return False

@@ -143,6 +143,7 @@ def _run_ping(args: PingArgs, streams: _Streams) -> int:
     target = resolve(args.target, _family(args))
     numeric = args.numeric or target.numeric
     names = _Names(numeric)
+    ipv4_ttl_zero = args.ttl == 0 and target.family == socket.AF_INET
     opts = render.RenderOptions(
         datalen=args.size,
         numeric=numeric,
@@ -157,7 +158,9 @@ def _run_ping(args: PingArgs, streams: _Streams) -> int:
         linger=args.linger_ms / 1000,
         deadline=float(args.deadline) or None,
         size=args.size,
-        ttl=args.ttl,
+        # IP_TTL 0 is refused by the kernel (IPV6_UNICAST_HOPS 0 is not): iputils reports it
+        # after the route check, below.
+        ttl=None if ipv4_ttl_zero else args.ttl,
         backend=_backend(),
         family=target.family,
         quiet=args.quiet,
@@ -172,7 +175,7 @@ def _run_ping(args: PingArgs, streams: _Streams) -> int:
         except OSError as exc:
             streams.diagnostic(f"connect: {exc.strerror}")
             return 2
-        if args.ttl is not None and args.ttl == 0:
+        if ipv4_ttl_zero:
             streams.diagnostic("cannot set unicast time-to-live: Invalid argument")
             return 2
         streams.stdout(_header(target, args, opts, names))
