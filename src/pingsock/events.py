@@ -34,6 +34,7 @@ class Reply:
     received_at_ns: int  # kernel receive stamp (SO_TIMESTAMPNS), CLOCK_REALTIME
     ident: int | None = None  # the echo id; shown by the CLI with -v only
     tos: int | None = None  # IP TOS / IPv6 traffic class when asked for
+    payload: bytes = b""  # the echoed data after the 8-byte header (iputils checks it)
 
 
 @dataclass(frozen=True, slots=True)

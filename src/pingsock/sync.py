@@ -95,6 +95,11 @@ class Pinger:
     def backend(self) -> str:
         return self.socket.backend
 
+    @property
+    def payload(self) -> bytes:
+        """The echo data this run sends (its first 16 bytes are each probe's send stamp)."""
+        return bytes(self._payload)
+
     def _configure(self) -> None:
         sock, v6 = self.socket, self.family == socket.AF_INET6
         level = linux.SOL_IPV6 if v6 else linux.SOL_IP

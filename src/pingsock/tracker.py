@@ -106,6 +106,7 @@ class ProbeTracker:
             received_at_ns=received_ns,
             ident=ident,
             tos=tos,
+            payload=message[8:],
         )
 
     def error(

@@ -186,11 +186,6 @@ RESPONDER = [
         {"corrupt": "payload"},
         ["-c", "1", RESPONDER_V4],
         id="wrong-data-root",
-        marks=xfail(
-            "iputils prints `wrong data byte #55 should be 0x37 but was 0xc8` and the #16/#48"
-            " hex dump after the reply line; pingsock prints nothing: events.Reply carries no"
-            " payload, so the CLI cannot call render.wrong_data_dump"
-        ),
     ),
     pytest.param(
         "root", {"drop_all": True}, ["-c", "1", "-W", "0.5", RESPONDER_V4], id="linger-no-reply"

@@ -95,13 +95,23 @@ def _family(args: PingArgs) -> int:
 
 
 def _event_printer(
-    streams: _Streams, target: Target, opts: render.RenderOptions, names: _Names
+    streams: _Streams,
+    target: Target,
+    opts: render.RenderOptions,
+    names: _Names,
+    sent_payload: bytes,
 ) -> Callable[[Event], None]:
     def on_event(event: Event) -> None:
         if isinstance(event, Reply):
             different = event.source.split("%")[0] != target.address.split("%")[0]
+            # gather_statistics(): the echoed data is checked past the time stamp.
+            wrong = "" if event.truncated else render.wrong_data_dump(event.payload, sent_payload)
             line = render.reply_line(
-                event, names.show(event.source), opts, different_address=different
+                event,
+                names.show(event.source),
+                opts,
+                different_address=different,
+                wrong_data=wrong,
             )
             streams.stdout(line, flush=True)
         elif isinstance(event, IcmpError):
@@ -186,7 +196,7 @@ def _run_ping(args: PingArgs, streams: _Streams) -> int:
             return 2
         with _interrupts(pinger) as wakeup:
             pinger.interrupt_fd = wakeup
-            result = pinger.run(_event_printer(streams, target, opts, names))
+            result = pinger.run(_event_printer(streams, target, opts, names, pinger.payload))
     streams.stdout(
         render.statistics(result.stats, target.canonical, result.elapsed_ns, opts), flush=True
     )
