@@ -125,3 +125,10 @@ def test_no_reply_lingers_for_the_timeout(responder_lab: ResponderLab) -> None:
     result = run(responder_lab, "raw", socket.AF_INET, count=1, timeout=0.4)
     assert (result.transmitted, result.received, result.loss) == (1, 0, 100.0)
     assert result.rtt is None and result.time_ms == 0  # iputils: -c 1 gives time 0ms
+
+
+def test_small_payloads_are_not_timed(responder_lab: ResponderLab) -> None:
+    result = run(responder_lab, "raw", socket.AF_INET, count=2, size=8)
+    assert result.received == 2
+    assert result.rtt is None and all(r.rtt_us is None for r in result.replies)
+    assert [r.size for r in result.replies] == [16, 16]

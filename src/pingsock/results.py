@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pingsock.events import Event, IcmpError, LocalError, Reply
 from pingsock.resolve import Target
-from pingsock.stats import PingStats, RttSummary, elapsed_ms
+from pingsock.stats import LONG_MAX, PingStats, RttSummary, elapsed_ms
 
 __all__ = ["PingResult"]
 
@@ -70,11 +70,9 @@ class PingResult:
 
     @property
     def rtt(self) -> RttSummary | None:
-        return (
-            self.stats.rtt
-            if self.replies and any(r.rtt_us is not None or r.truncated for r in self.replies)
-            else None
-        )
+        """min/avg/max/mdev in µs; None when no reply was timed (none came back, or the payload
+        was under 16 bytes: iputils then prints no rtt line either)."""
+        return self.stats.rtt if self.stats.tmin_us != LONG_MAX else None
 
     @property
     def rtt_min_ms(self) -> float | None:

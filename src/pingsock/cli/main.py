@@ -243,9 +243,12 @@ def main(
     """Run the ``pingsock`` command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     streams = _Streams(out or sys.stdout, err or sys.stderr)
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        streams.stderr(_TOP_USAGE) if not argv else streams.stdout(_TOP_USAGE, flush=True)
-        return 2 if not argv else 0
+    if not argv:
+        streams.stderr(_TOP_USAGE)
+        return 2
+    if argv[0] in ("-h", "--help", "help"):
+        streams.stdout(_TOP_USAGE, flush=True)
+        return 0
     command, rest = argv[0], argv[1:]
     if command == "ping":
         return ping_main(rest, streams)
