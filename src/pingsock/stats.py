@@ -327,6 +327,18 @@ class StatsAccumulator:
 
     # -- reading ------------------------------------------------------------------------------
 
+    @property
+    def received(self) -> int:
+        return self._received
+
+    @property
+    def errors(self) -> int:
+        return self._errors
+
+    @property
+    def tmax_us(self) -> int:
+        return self._tmax
+
     def in_flight(self) -> int:
         """``in_flight()``: probes sent and not yet answered (flood dots use it)."""
         diff = ((self._transmitted & 0xFFFF) - self._acked) & 0xFFFF

@@ -182,7 +182,8 @@ class Pinger:
         return count is None or self.tracker.transmitted < count or bool(self.options.deadline)
 
     def _finished(self, plan: _Schedule) -> bool:
-        opts, stats = self.options, self.tracker.stats.snapshot()
+        # Called on every turn of the loop: read the live counters, build no snapshot.
+        opts, stats = self.options, self.tracker.stats
         if self._stop_requested:
             return True
         if opts.count is not None and stats.received + stats.errors >= opts.count:
@@ -231,7 +232,7 @@ class Pinger:
 
     def _start_linger(self, plan: _Schedule, now: float) -> None:
         # schedule_exit(): computed once, when the last probe has been sent.
-        stats = self.tracker.stats.snapshot()
+        stats = self.tracker.stats
         if stats.received:
             wait = max(2 * stats.tmax_us / 1e6, self.options.interval)
         else:

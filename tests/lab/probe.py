@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from types import TracebackType
 
+from ._responder_main import checksum
 from .netns import Netns
 
 __all__ = ["IcmpMessage", "RawPinger", "checksum", "echo_request", "ping_once"]
@@ -28,16 +29,6 @@ _ECHO = {4: 8, 6: 128}
 _REPLY = {4: 0, 6: 129}
 _ERRORS = {4: frozenset({3, 4, 5, 11, 12}), 6: frozenset({1, 2, 3, 4})}
 _V6_IP_HEADER = 40
-
-
-def checksum(data: bytes) -> int:
-    """RFC 1071 internet checksum (0 over data that holds a valid checksum)."""
-    if len(data) % 2:
-        data += b"\0"
-    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def echo_request(ident: int, seq: int, payload: bytes = b"", *, family: int = 4) -> bytes:
