@@ -13,6 +13,7 @@ PURE = [
     *sorted((PACKAGE / "emulation").glob("*.py")),
     PACKAGE / "tracker.py",
     PACKAGE / "stats.py",
+    PACKAGE / "pacing.py",
     PACKAGE / "events.py",
     PACKAGE / "cmsg.py",
     PACKAGE / "linux.py",
@@ -21,6 +22,9 @@ PURE = [
     PACKAGE / "cli" / "icmp_text.py",
     PACKAGE / "cli" / "options_text.py",
     PACKAGE / "cli" / "args.py",
+    PACKAGE / "cli" / "cparse.py",
+    PACKAGE / "cli" / "nodeinfo.py",
+    PACKAGE / "cli" / "json_lines.py",
 ]
 FORBIDDEN = {"socket", "select", "selectors", "asyncio", "os", "time", "subprocess", "ctypes"}
 

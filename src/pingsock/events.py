@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Event", "IcmpError", "LocalError", "NoAnswerYet", "Reply", "Sent"]
+__all__ = ["Event", "IcmpError", "LocalError", "NoAnswerYet", "Reply", "Sent", "StatusRequest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ class Reply:
     ident: int | None = None  # the echo id; shown by the CLI with -v only
     tos: int | None = None  # IP TOS / IPv6 traffic class when asked for
     payload: bytes = b""  # the echoed data after the 8-byte header (iputils checks it)
+    ip_options: bytes = b""  # IPv4 options of the reply (IP_RETOPTS cmsg): -R / -T blocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +57,17 @@ class LocalError:
     """An error raised on this host, not by an ICMP message (ee_origin LOCAL or a send error).
 
     ``mtu`` is set for EMSGSIZE from path-MTU discovery (iputils prints "message too long,
-    mtu=N"); ``seq`` is the probe it concerns, when known.
+    mtu=N"); ``seq`` is the probe it concerns, when known. ``send_only`` marks a send that
+    failed with nothing on the error queue: iputils counts that probe as sent and says nothing
+    (``pinger()``: the error-queue read returned no entry), so it is neither counted as an
+    error nor printed; the event still tells API users why no reply can come.
     """
 
     errno: int
     seq: int | None
     mtu: int | None
     received_at_ns: int
+    send_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +78,11 @@ class NoAnswerYet:
     at_ns: int
 
 
-Event = Sent | Reply | IcmpError | LocalError | NoAnswerYet
+@dataclass(frozen=True, slots=True)
+class StatusRequest:
+    """iputils SIGQUIT: the caller asked for the running status line (``status()``)."""
+
+    at_ns: int
+
+
+Event = Sent | Reply | IcmpError | LocalError | NoAnswerYet | StatusRequest

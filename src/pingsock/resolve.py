@@ -73,11 +73,22 @@ def resolve(host: str, family: int = socket.AF_UNSPEC) -> Target:
         if other is not None and _literal(host, other) is not None:
             raise ResolveError(f"{host}: Address family for hostname not supported")
     try:
-        infos = socket.getaddrinfo(host, None, family, socket.SOCK_DGRAM, 0, socket.AI_CANONNAME)
+        # main(): always a dual-stack lookup (a scope id is lost otherwise, iputils #252);
+        # an answer only in the other family is EAI_ADDRFAMILY.
+        infos = socket.getaddrinfo(
+            host, None, socket.AF_UNSPEC, socket.SOCK_DGRAM, 0, socket.AI_CANONNAME
+        )
     except socket.gaierror as exc:
         raise ResolveError(f"{host}: {exc.strerror}") from None
+    except UnicodeError:
+        # Python's IDNA codec refuses what glibc would look up and not find ("a..b").
+        raise ResolveError(f"{host}: Name or service not known") from None
     for info_family, _type, _proto, canonical, sockaddr in infos:
+        if family not in (socket.AF_UNSPEC, info_family):
+            continue
         if info_family in (socket.AF_INET, socket.AF_INET6):
+            # Only the first answer carries the canonical name: Debian's `ping -4 localhost`
+            # (::1 first) prints an empty one, and so does this.
             scope = int(sockaddr[3]) if len(sockaddr) == 4 else 0
             return Target(host, info_family, str(sockaddr[0]), scope, canonical or "", False)
     raise ResolveError(f"{host}: Address family for hostname not supported")

@@ -17,7 +17,7 @@ import math
 import struct
 from dataclasses import dataclass
 
-from pingsock.events import Event, IcmpError, LocalError, NoAnswerYet, Reply, Sent
+from pingsock.events import Event, IcmpError, LocalError, Reply, Sent
 
 __all__ = [
     "INT_MAX",
@@ -320,10 +320,9 @@ class StatsAccumulator:
             self.reply(event.seq, event.rtt_us, duplicate=event.duplicate)
         elif isinstance(event, IcmpError):
             self.icmp_error(event.seq)
-        elif isinstance(event, LocalError):
+        elif isinstance(event, LocalError) and not event.send_only:
             self.local_error()
-        elif isinstance(event, NoAnswerYet):
-            pass  # a display event only
+        # NoAnswerYet and StatusRequest are display events only.
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -334,6 +333,10 @@ class StatsAccumulator:
     @property
     def errors(self) -> int:
         return self._errors
+
+    @property
+    def ewma_x8(self) -> int:
+        return self._ewma_x8
 
     @property
     def tmax_us(self) -> int:

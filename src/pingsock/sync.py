@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pingsock import linux
 from pingsock.backends.auto import BackendName, open_socket
 from pingsock.backends.base import PingSocket
-from pingsock.cmsg import ExtendedError, parse_extended_error, parse_int_cmsg, parse_timestamp_ns
-from pingsock.events import Event, IcmpError, LocalError
+from pingsock.cmsg import parse_extended_error, parse_int_cmsg, parse_timestamp_ns
+from pingsock.events import Event, IcmpError, LocalError, NoAnswerYet, Sent, StatusRequest
+from pingsock.pacing import Pacer
 from pingsock.resolve import Target, resolve
 from pingsock.results import PingResult
 from pingsock.tracker import ProbeTracker, build_payload
@@ -36,7 +37,6 @@ _ECHO_HEADER = struct.Struct("!BBHHH")
 _ANC_SIZE = 512
 _DEFAULT_LINGER_S = 10.0  # iputils MAXWAIT
 _MAX_DRAIN = 1024  # packets read per wake-up, so a flood cannot starve the sender
-_BACKOFF_S = 0.01  # a full send buffer: try again after MIN_INTERVAL_MS, as pinger() does
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class PingOptions:
     """What a run does; the defaults are iputils' (``ping`` with no options)."""
 
     count: int | None = None  # -c: stop after this many replies (None: until stopped)
-    interval: float = 1.0  # -i, seconds
+    interval: float = 1.0  # -i, seconds (0: flood pacing)
     linger: float = _DEFAULT_LINGER_S  # -W: wait after the last probe when nothing came back
     deadline: float | None = None  # -w: stop after this many seconds, whatever happens
     size: int = 56  # -s: payload bytes
@@ -55,12 +55,18 @@ class PingOptions:
     backend: BackendName = "auto"
     family: int = socket.AF_UNSPEC  # -4 / -6
     quiet: bool = False  # -q (only changes what is counted as a local error)
+    preload: int = 1  # -l: probes sent at once before waiting for replies
+    adaptive: bool = False  # -A: the interval follows the round-trip time
+    min_interval_ms: int = 0  # -A's floor: iputils MIN_USER_INTERVAL_MS (2) for non-root
+    report_outstanding: bool = False  # -O: NoAnswerYet events
+    user_latency: bool = False  # -U: receive time from the clock after recvmsg, not the kernel
+    flowinfo: int = 0  # -F: the IPv6 flow label put in each probe's destination (network order)
 
 
 @dataclass(slots=True)
 class _Schedule:
-    start: float  # CLOCK_MONOTONIC of the first probe
-    next_send: float
+    start_ns: int  # CLOCK_MONOTONIC of the first probe
+    wait_ms: int = 0  # the pacer's hint of when the next probe is due
     linger_until: float | None = None  # schedule_exit(): set when the last probe has left
     deadline_at: float | None = None  # -w
 
@@ -70,13 +76,23 @@ def _icmp_echo_type(family: int) -> int:
 
 
 class Pinger:
-    """One ping run against one target; iterate :meth:`events` or call :meth:`run`."""
+    """One ping run against one target; iterate :meth:`events` or call :meth:`run`.
 
-    def __init__(self, target: Target | str, options: PingOptions | None = None) -> None:
+    ``sock`` lets the caller hand in a socket it opened and configured itself (the CLI does,
+    to report each option's failure as iputils does); by default one is opened.
+    """
+
+    def __init__(
+        self,
+        target: Target | str,
+        options: PingOptions | None = None,
+        *,
+        sock: PingSocket | None = None,
+    ) -> None:
         self.options = options or PingOptions()
         self.target = target if isinstance(target, Target) else resolve(target, self.options.family)
         self.family = self.target.family
-        self.socket: PingSocket = open_socket(self.family, backend=self.options.backend)
+        self.socket: PingSocket = sock or open_socket(self.family, backend=self.options.backend)
         try:
             self._configure()
         except BaseException:
@@ -85,7 +101,13 @@ class Pinger:
         self.tracker = ProbeTracker(self.family, self.options.size, quiet=self.options.quiet)
         self._payload = build_payload(self.options.size, self.options.pattern)
         self._echo_type = _icmp_echo_type(self.family)
+        self._destination = self.target.sockaddr
+        if self.options.flowinfo and self.family == socket.AF_INET6:
+            host, port, _flow, scope = self.target.sockaddr  # type: ignore[misc]
+            self._destination = (host, port, self.options.flowinfo, scope)
         self._stop_requested = False
+        self._status_requested = False
+        self.pacer = Pacer(round(self.options.interval * 1000), self.options.preload)
         self.elapsed_ns = 0
         # A readable fd that ends the wait early (the CLI's signal wake-up fd): poll returns
         # at once when a signal arrives, and the stop request is seen without delay.
@@ -104,10 +126,12 @@ class Pinger:
         sock, v6 = self.socket, self.family == socket.AF_INET6
         level = linux.SOL_IPV6 if v6 else linux.SOL_IP
         # What iputils' setup() asks of the socket (spec L11): errors on the error queue,
-        # the TTL / hop limit of each reply, and a kernel receive time stamp.
+        # the TTL / hop limit of each reply, and a kernel receive time stamp (not with -U,
+        # which reads the clock after recvmsg).
         sock.setsockopt(level, linux.IPV6_RECVERR if v6 else linux.IP_RECVERR, 1)
         sock.setsockopt(level, linux.IPV6_RECVHOPLIMIT if v6 else linux.IP_RECVTTL, 1)
-        sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPNS, 1)
+        if not self.options.user_latency:
+            sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPNS, 1)
         if self.options.ttl is not None:
             sock.setsockopt(
                 level, linux.IPV6_UNICAST_HOPS if v6 else linux.IP_TTL, self.options.ttl
@@ -130,6 +154,10 @@ class Pinger:
         """Ask the run to end (SIGINT): the statistics of what happened so far stand."""
         self._stop_requested = True
 
+    def request_status(self) -> None:
+        """Ask for a :class:`StatusRequest` event at the next turn of the loop (SIGQUIT)."""
+        self._status_requested = True
+
     def close(self) -> None:
         self.socket.close()
 
@@ -144,32 +172,51 @@ class Pinger:
     def events(self) -> Iterator[Event]:
         """Run the schedule, yielding each event as it happens."""
         opts = self.options
-        now = time.monotonic()
-        plan = _Schedule(start=now, next_send=now)
+        plan = _Schedule(start_ns=time.monotonic_ns())
         if opts.deadline:
-            plan.deadline_at = now + opts.deadline
+            plan.deadline_at = time.monotonic() + opts.deadline
         poller = select.poll()
         fd = self.socket.fileno()
         poller.register(fd, select.POLLIN | select.POLLERR)
         if self.interrupt_fd is not None:
             poller.register(self.interrupt_fd, select.POLLIN)
         while not self._finished(plan):
-            now = time.monotonic()
-            if self._may_send() and now >= plan.next_send:
-                yield from self._send(plan, now)
-                continue
-            wait = self._wait_seconds(plan, now)
-            for ready_fd, revents in poller.poll(math.ceil(wait * 1000)):
+            if self._status_requested:
+                # main_loop(): the status line is printed at the top of the next turn.
+                self._status_requested = False
+                yield StatusRequest(time.time_ns())
+            if self._may_send():
+                pending = self._pending(poller, fd) if plan.wait_ms > 0 else 0
+                if pending:
+                    # Between two scheduled probes iputils polls, so a reply that has already
+                    # arrived is read before the next probe leaves; do that explicitly, or a
+                    # loaded machine reorders them. A preload burst (pinger() returning <= 0)
+                    # sends without reading, as iputils does.
+                    yield from self._drain(pending)
+                    continue
+                wait = self.pacer.wait_ms(time.monotonic_ns(), self.tracker.stats.in_flight())
+                if wait is None:
+                    yield from self._send(plan)
+                    continue
+                plan.wait_ms = wait
+            timeout = self._wait_seconds(plan)
+            for ready_fd, revents in poller.poll(math.ceil(timeout * 1000)):
                 if ready_fd == fd:
                     yield from self._drain(revents)
                 else:
                     _drain_fd(ready_fd)
 
+    @staticmethod
+    def _pending(poller: select.poll, fd: int) -> int:
+        """The socket's poll events right now (0: nothing has arrived)."""
+        return next((events for ready, events in poller.poll(0) if ready == fd), 0)
+
     def run(self, on_event: Callable[[Event], None] | None = None) -> PingResult:
         """Run to the end and return the result; ``on_event`` sees each event as it happens."""
         collected: list[Event] = []
         for event in self.events():
-            collected.append(event)
+            if not isinstance(event, (StatusRequest, Sent)):
+                collected.append(event)
             if on_event is not None:
                 on_event(event)
         return PingResult.from_run(
@@ -195,49 +242,67 @@ class Pinger:
             return True
         return plan.linger_until is not None and now >= plan.linger_until
 
-    def _wait_seconds(self, plan: _Schedule, now: float) -> float:
+    def _wait_seconds(self, plan: _Schedule) -> float:
+        now = time.monotonic()
         limits = []
         if self._may_send():
-            limits.append(plan.next_send - now)
+            limits.append(plan.wait_ms / 1000)
         if plan.linger_until is not None:
             limits.append(plan.linger_until - now)
         if plan.deadline_at is not None:
             limits.append(plan.deadline_at - now)
         return max(0.0, min(limits)) if limits else 1.0
 
-    def _send(self, plan: _Schedule, now: float) -> Iterator[Event]:
-        seq = self.tracker.next_seq()
+    def _send(self, plan: _Schedule) -> Iterator[Event]:
+        tracker = self.tracker
+        if self.options.report_outstanding and tracker.transmitted:
+            previous = tracker.transmitted & 0xFFFF
+            if not tracker.answered(previous):
+                yield NoAnswerYet(previous, time.time_ns())
+        seq = tracker.next_seq()
         header = _ECHO_HEADER.pack(self._echo_type, 0, 0, 0, seq)
         wall_ns = time.time_ns()
-        self.tracker.stamp(self._payload, wall_ns)  # as late as possible before the send
+        tracker.stamp(self._payload, wall_ns)  # as late as possible before the send
+        sent_at = time.monotonic_ns()
         try:
-            self.socket.sendto(header + self._payload, self.target.sockaddr)
+            self.socket.sendto(header + self._payload, self._destination)
         except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.ENOBUFS, errno.ENOMEM):
-                plan.next_send = now + _BACKOFF_S
-                return  # pinger(): back off and retry; the probe is not counted
-            yield self.tracker.sent(seq, wall_ns)
+            if exc.errno == errno.EAGAIN:
+                plan.wait_ms = self.pacer.sent_again_later()
+                return  # pinger(): the buffer is full; the probe is retried, not counted
+            if exc.errno in (errno.ENOBUFS, errno.ENOMEM):
+                plan.wait_ms = self.pacer.sent_no_buffers()
+                return
+            plan.wait_ms = self.pacer.sent_failed()
+            yield tracker.sent(seq, wall_ns)
             queued = list(self._read_errors())
             if queued:
                 yield from queued
             else:
-                yield self.tracker.error(_local(exc.errno), b"", time.time_ns())
+                yield LocalError(exc.errno or 0, seq, None, time.time_ns(), send_only=True)
         else:
-            yield self.tracker.sent(seq, wall_ns)
-        self.elapsed_ns = int((now - plan.start) * 1e9)
-        plan.next_send = max(plan.next_send + self.options.interval, now)
+            plan.wait_ms = self.pacer.sent_ok()
+            yield tracker.sent(seq, wall_ns)
+        self.elapsed_ns = sent_at - plan.start_ns
         count = self.options.count
-        if count is not None and self.tracker.transmitted >= count and not self.options.deadline:
-            self._start_linger(plan, now)
+        if count is not None and tracker.transmitted >= count and not self.options.deadline:
+            self._start_linger(plan)
 
-    def _start_linger(self, plan: _Schedule, now: float) -> None:
+    def _start_linger(self, plan: _Schedule) -> None:
         # schedule_exit(): computed once, when the last probe has been sent.
         stats = self.tracker.stats
         if stats.received:
-            wait = max(2 * stats.tmax_us / 1e6, self.options.interval)
+            wait = max(2 * stats.tmax_us / 1e6, self.pacer.interval_ms / 1000)
         else:
             wait = self.options.linger
-        plan.linger_until = now + wait if wait > 0 else None
+        plan.linger_until = time.monotonic() + wait if wait > 0 else None
+
+    def _adapt(self) -> None:
+        # update_interval(): the moving average plus 0.5 ms, in whole ms, never under the floor.
+        ewma_x8 = self.tracker.stats.ewma_x8
+        estimate_us = ewma_x8 // 8 if ewma_x8 else self.pacer.interval_ms * 1000
+        interval = (estimate_us + 500) // 1000
+        self.pacer.set_interval(max(interval, self.options.min_interval_ms))
 
     def _drain(self, revents: int) -> Iterator[Event]:
         sock = self.socket
@@ -251,9 +316,13 @@ class Pinger:
                 # details are on the error queue.
                 yield from self._read_errors()
                 continue
-            received_ns, ttl = _reply_metadata(anc)
-            event = self.tracker.reply(data, _host(address), ttl, received_ns)
+            received_ns, ttl, options = _reply_metadata(anc)
+            if self.options.user_latency or not received_ns:
+                received_ns = time.time_ns()
+            event = self.tracker.reply(data, _host(address), ttl, received_ns, ip_options=options)
             if event is not None:
+                if self.options.adaptive:
+                    self._adapt()
                 yield event
             if self.tracker.stats.in_flight() == 0:
                 # main_loop(): "If nothing is in flight, break returns us to pinger", where the
@@ -285,19 +354,16 @@ class Pinger:
                         received_ns = stamp
 
 
-def _local(code: int | None) -> ExtendedError:
-    """A send that failed locally, shaped like the error-queue entry it stands for."""
-    return ExtendedError(code or 0, linux.SO_EE_ORIGIN_LOCAL, 0, 0, 0, 0, None)
-
-
 def _drain_fd(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.read(fd, 512)
 
 
-def _reply_metadata(anc: list[tuple[int, int, bytes]]) -> tuple[int, int | None]:
+def _reply_metadata(anc: list[tuple[int, int, bytes]]) -> tuple[int, int | None, bytes]:
+    """(kernel receive stamp or 0, TTL / hop limit, IPv4 options) from a reply's cmsgs."""
     received_ns = 0
     ttl = None
+    options = b""
     for level, kind, payload in anc:
         if level == linux.SOL_SOCKET:
             stamp = parse_timestamp_ns(level, kind, payload)
@@ -305,7 +371,9 @@ def _reply_metadata(anc: list[tuple[int, int, bytes]]) -> tuple[int, int | None]
                 received_ns = stamp
         elif (level, kind) in ((linux.SOL_IP, linux.IP_TTL), (linux.SOL_IPV6, linux.IPV6_HOPLIMIT)):
             ttl = parse_int_cmsg(payload)
-    return (received_ns or time.time_ns()), ttl
+        elif (level, kind) in ((linux.SOL_IP, linux.IP_RETOPTS), (linux.SOL_IP, linux.IP_OPTIONS)):
+            options = bytes(payload)  # ping4_parse_reply: the options of the echoed datagram
+    return received_ns, ttl, options
 
 
 def _host(address: tuple[object, ...]) -> str:

@@ -57,6 +57,11 @@ class ProbeTracker:
         """The icmp_seq of the next probe: ``htons(ntransmitted + 1)``, starting at 1."""
         return (self._transmitted + 1) & 0xFFFF
 
+    def answered(self, seq: int) -> bool:
+        """``rcvd_test()``: whether ``seq`` has been answered since it was last sent."""
+        seq &= 0xFFFF
+        return bool(self._answered[seq >> 3] & (1 << (seq & 7)))
+
     def stamp(self, payload: bytearray, now_ns: int) -> None:
         """Write the send time into the payload's first 16 bytes (iputils' layout)."""
         if self.timing:
@@ -80,6 +85,7 @@ class ProbeTracker:
         received_ns: int,
         *,
         tos: int | None = None,
+        ip_options: bytes = b"",
     ) -> Reply | None:
         """Match an echo reply read from our socket; None when it is not an echo reply."""
         if len(message) < 8 or message[0] != self._reply_type:
@@ -107,6 +113,7 @@ class ProbeTracker:
             ident=ident,
             tos=tos,
             payload=message[8:],
+            ip_options=ip_options,
         )
 
     def error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,13 +20,17 @@ from lab.users import NOBODY, User, pingsock_argv, run_as
 
 pytestmark = pytest.mark.netns
 
-REPLY = re.compile(r"^64 bytes from 127\.0\.0\.1: icmp_seq=(\d+) ttl=64 time=\d+\.\d+ ms$")
+REPLY = re.compile(
+    r"^64 bytes from 127\.0\.0\.1: icmp_seq=(\d+)(?: ident=\d+)? ttl=64 time=\d+\.\d+ ms$"
+)
 SUMMARY = re.compile(r"^3 packets transmitted, 3 received, 0% packet loss, time \d+ms$")
 RTT = re.compile(r"^rtt min/avg/max/mdev = \d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3} ms$")
 
 
 def check_three_replies(stdout: str) -> None:
     lines = stdout.split("\n")
+    if lines[0].startswith("ai->"):
+        del lines[0]  # -v: Debian's build names the address family on stdout first
     assert lines[0] == "PING 127.0.0.1 (127.0.0.1) 56(84) bytes of data."
     assert [REPLY.match(line).group(1) for line in lines[1:4]] == ["1", "2", "3"]  # type: ignore[union-attr]
     assert lines[4] == ""
@@ -70,7 +75,12 @@ def test_unprivileged_user_outside_the_range_gets_exit_2_and_the_reason(netns: N
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
-    assert result.stderr.startswith("ping: cannot open an IPv4 ping socket")
+    # iputils' three lines first (scripts match them), then pingsock's explanation.
+    assert result.stderr.startswith(
+        "ping: socktype: SOCK_RAW\nping: socket: Operation not permitted\n"
+        "ping: => missing cap_net_raw+p capability or setuid?\n"
+        "ping: cannot open an IPv4 ping socket"
+    )
     assert 'sysctl -w net.ipv4.ping_group_range="65534 65534"' in result.stderr
 
 
@@ -199,3 +209,69 @@ def test_sigint_prints_the_statistics_and_exits_by_the_replies(netns: Netns) -> 
     assert "Traceback" not in err
     assert "--- 127.0.0.1 ping statistics ---" in out
     assert re.search(r"\d+ packets transmitted, \d+ received, 0% packet loss", out)
+
+
+@pytest.mark.parametrize("who", ["nobody", "cap_net_raw"])
+def test_json_lines_describe_the_run(who: str, routed_lab: RoutedLab) -> None:
+    """--json: one object per line, replies and ICMP errors typed, the summary's numbers equal
+    to the statistics, on both backends."""
+    user = NOBODY if who == "nobody" else User(65534, 65534, ambient_caps=("net_raw",))
+    if who == "nobody":
+        routed_lab.client.set_ping_group_range(65534, 65534)
+    ok = run_as(
+        routed_lab.client,
+        user,
+        [*pingsock_argv(), "ping", "--json", "-c", "2", "-i", "0.2", SERVER_V4],
+        timeout=30,
+    )
+    assert ok.returncode == 0, ok.stderr
+    lines = [json.loads(line) for line in ok.stdout.splitlines()]
+    assert [line["type"] for line in lines] == ["start", "reply", "reply", "summary"]
+    assert lines[0]["backend"] == ("kernel" if who == "nobody" else "raw")
+    assert [line["seq"] for line in lines[1:3]] == [1, 2]
+    assert all(line["ttl"] == 63 and line["bytes"] == 64 for line in lines[1:3])
+    summary = lines[-1]
+    assert (summary["transmitted"], summary["received"], summary["loss"]) == (2, 2, 0)
+    assert summary["exit_status"] == 0
+    assert summary["rtt"]["min"] <= summary["rtt"]["avg"] <= summary["rtt"]["max"]
+
+    ttl = run_as(
+        routed_lab.client,
+        user,
+        [*pingsock_argv(), "ping", "--json", "-c", "1", "-t", "1", "-W", "1", SERVER_V4],
+        timeout=30,
+    )
+    assert ttl.returncode == 1, ttl.stderr
+    errors = [json.loads(line) for line in ttl.stdout.splitlines()]
+    assert [line["type"] for line in errors] == ["start", "error", "summary"]
+    assert errors[1]["source"] == ROUTER_V4
+    assert (errors[1]["icmp_type"], errors[1]["text"]) == (11, "Time to live exceeded")
+    assert errors[2]["errors"] == 1
+
+
+def test_sigquit_prints_the_status_line_and_goes_on(netns: Netns) -> None:
+    """SIGQUIT: `\\rN/M packets, L% loss...` on stderr, and the run continues to -c."""
+    netns.set_ping_group_range(0, 0)
+    proc = subprocess.Popen(
+        netns.exec_argv(
+            sys.executable, "-m", "pingsock", "ping", "-c", "4", "-i", "0.3", "127.0.0.1"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.8)
+        proc.send_signal(signal.SIGQUIT)
+        raw_out, raw_err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # bytes, not text mode: universal newlines would turn the status line's \r into \n.
+    out, err = raw_out.decode(), raw_err.decode()
+    assert proc.returncode == 0, err
+    assert re.fullmatch(r"\r\d/\d packets, \d+% loss, min/avg/ewma/max = [\d./]+ ms\n", err), repr(
+        err
+    )
+    assert "4 packets transmitted, 4 received" in out

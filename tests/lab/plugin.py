@@ -23,12 +23,14 @@ from types import FrameType
 
 import pytest
 
+from .bridge import BridgeLab, build_bridge_lab
 from .netns import Netns, create_netns, delete_all, netns_available, sweep_stale
 from .responder import ResponderLab, build_responder_lab
 from .topology import RoutedLab, build_routed_lab
 
 __all__ = [
     "LAB_FIXTURES",
+    "bridge_lab",
     "netns",
     "netns_factory",
     "pytest_collection_modifyitems",
@@ -41,7 +43,7 @@ __all__ = [
     "routed_lab",
 ]
 
-LAB_FIXTURES = frozenset({"netns", "netns_factory", "routed_lab", "responder_lab"})
+LAB_FIXTURES = frozenset({"netns", "netns_factory", "routed_lab", "responder_lab", "bridge_lab"})
 REQUIRE_ENV = "PSK_REQUIRE_NETNS"
 
 
@@ -134,6 +136,17 @@ def responder_lab() -> Iterator[ResponderLab]:
     """client -- responder host (see ``lab.responder``); fresh per test (about 60 ms)."""
     require_netns()
     lab = build_responder_lab()
+    try:
+        yield lab
+    finally:
+        lab.delete()
+
+
+@pytest.fixture
+def bridge_lab() -> Iterator[BridgeLab]:
+    """client and three hosts on a bridge (see ``lab.bridge``); fresh per test."""
+    require_netns()
+    lab = build_bridge_lab()
     try:
         yield lab
     finally:

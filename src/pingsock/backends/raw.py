@@ -1,20 +1,38 @@
 """The ping socket emulated on a raw ICMP socket, for processes with CAP_NET_RAW.
 
-The pure core (``pingsock.emulation``) decides; this module moves bytes:
+The pure core (``pingsock.emulation``) decides; this module and its helpers move bytes:
 
 * a raw ``SOCK_RAW``/``IPPROTO_ICMP(V6)`` socket carries the packets, with a kernel BPF
-  filter (``backends.bpf``) so it wakes only for this socket's ident;
-* idents are claimed across processes (``backends.reserve``) and allocated like
-  ``ping_get_port()``;
-* a throw-away UDP socket answers the routing questions of ``connect()`` exactly as the
-  kernel's ``ip4_datagram_connect()`` does for the ping socket (same function, same errnos);
-* ICMP errors arrive as packets and are turned into IP_RECVERR error-queue entries and a
-  pending ``sk_err`` by the core's rules.
+  filter (``backends.bpf``) so it wakes only for this socket's ident; ``backends.raw_recv``
+  turns what it reads into the ping socket's replies, cmsgs and errors;
+* idents are claimed across processes (``backends.reserve``), allocated like ``ping_get_port()``;
+* socket options go to the raw socket, which validates them with the kernel's own code and
+  applies them to what it sends and receives (``backends.raw_options``): TTL and hop limits,
+  TOS and traffic class, IP_OPTIONS (record route, timestamps, source routes), PMTU
+  discovery, SO_BROADCAST, SO_MARK, SO_BINDTODEVICE, buffers, timestamps, receive cmsgs;
+* throw-away UDP sockets answer the routing questions of ``bind()`` and ``connect()`` as the
+  kernel does for the ping socket (``backends.raw_kernel``: same functions, same errnos);
+* ICMP errors become IP_RECVERR entries and a pending ``sk_err`` by the core's rules; a local
+  ``EMSGSIZE`` entry is read back from the kernel itself.
 
-Known gaps (kernel-fidelity work of a later issue): a reply already pulled from the raw socket
-into the internal queue does not make ``fileno()`` readable; the pending-error check of a
-send runs before, not after, the route check (E1 steps 8-11); subnet-broadcast bind
-addresses are not refused.
+Capabilities are the caller's on both backends: privileged options (SO_MARK, SO_DEBUG,
+SO_PRIORITY > 6, re-binding a device, a source route) are checked against the calling process
+when the raw socket's setsockopt() runs, as for the ping socket. LSRR/SSRR in IP_OPTIONS
+fail with ``EPERM`` without CAP_NET_RAW (Linux "ipv4: restrict IPOPT_SSRR and IPOPT_LSRR
+options", CVE-2026-53249), for every socket type; observed to be ``ns_capable()`` on the
+network namespace's user namespace (its root passes). Other non-whitelisted options give
+``EINVAL`` without it. iputils drops CAP_NET_RAW after socket(): ``EPERM`` on both backends.
+
+Deviation (asserted in tests/backends/test_contract_options.py): with IPV6_FLOWINFO_SEND,
+once the namespace holds an exclusive flow label, a label the socket does not hold is sent as
+is by ``ping_v6_sendmsg()`` (no lookup) but refused with ``EINVAL`` by ``rawv6_sendmsg()``
+(``fl6_sock_lookup()``). Registering labels for the user would change the namespace's label
+table, so it is not done; iputils ``-F`` registers its label and behaves the same on both.
+
+Known gaps (for a later issue): a reply already pulled from the raw socket into the internal
+queue does not make ``fileno()`` readable; a send checks the pending error before, not after,
+the route (E1 steps 8-11); with a timeout set, ``MSG_DONTWAIT`` gives ``EAGAIN`` at once
+where the stdlib socket waits for the timeout.
 """
 
 from __future__ import annotations
@@ -33,11 +51,13 @@ from pingsock import linux
 from pingsock.backends import bpf
 from pingsock.backends.base import Address, AncData
 from pingsock.backends.kernel import protocol_for
+from pingsock.backends.raw_kernel import check_bind_address, queue_local_error, route_probe
+from pingsock.backends.raw_options import RawOptions
+from pingsock.backends.raw_recv import Reply, error_queue_read, translate, truncate
 from pingsock.backends.reserve import IdentClaim, claim_ident, kernel_held_idents
-from pingsock.emulation.demux import Delivery, classify_icmp6, classify_ipv4
 from pingsock.emulation.idents import IdentAllocator, IdentsExhausted
 from pingsock.emulation.oserror import os_error
-from pingsock.emulation.state import ErrorEntry, PingSocketState
+from pingsock.emulation.state import PingSocketState
 from pingsock.emulation.validate import check_send, rewrite_echo
 
 __all__ = ["RawPingSocket"]
@@ -49,28 +69,6 @@ _MAX_QUEUED_REPLIES = 4096
 # One allocator per process and family space: the kernel's rover is per namespace and shared
 # by v4 and v6 (C3); a process rarely spans namespaces, and claims are per namespace anyway.
 _allocator = IdentAllocator(random.randrange(1, 0x10000))
-
-# Options the emulation answers itself rather than passing to the raw socket.
-_REFUSED_SET = {
-    (linux.SOL_IP, linux.IP_HDRINCL): errno.ENOPROTOOPT,  # L9
-    (linux.SOL_RAW, linux.ICMP_FILTER): errno.ENOPROTOOPT,  # L9
-    (linux.SOL_IPV6, linux.IPV6_CHECKSUM): errno.ENOPROTOOPT,  # M8
-    (linux.SOL_ICMPV6, linux.ICMPV6_FILTER): errno.ENOPROTOOPT,  # M8
-    (linux.SOL_SOCKET, linux.SO_ATTACH_FILTER): errno.EINVAL,  # our filter must stay
-    (linux.SOL_SOCKET, linux.SO_DETACH_FILTER): errno.EINVAL,
-}
-_REFUSED_GET = {
-    (linux.SOL_RAW, linux.ICMP_FILTER): errno.EOPNOTSUPP,  # L9
-    (linux.SOL_IPV6, linux.IPV6_CHECKSUM): errno.ENOPROTOOPT,
-    (linux.SOL_ICMPV6, linux.ICMPV6_FILTER): errno.ENOPROTOOPT,
-}
-# Options that also shape routing, so the connect() probe socket must carry them too.
-_ROUTE_OPTIONS = {
-    (linux.SOL_SOCKET, linux.SO_BROADCAST),
-    (linux.SOL_SOCKET, linux.SO_BINDTODEVICE),
-    (linux.SOL_SOCKET, linux.SO_DONTROUTE),
-    (linux.SOL_IP, linux.IP_FREEBIND),
-}
 
 
 class RawPingSocket:
@@ -87,15 +85,11 @@ class RawPingSocket:
         bpf.attach_filter(self._raw, bpf.drop_all_program())
         self._discard_queued()
         self._v6 = family == socket.AF_INET6
-        self._level = linux.SOL_IPV6 if self._v6 else linux.SOL_IP
-        if self._v6:
-            # The destination address of each reply is needed to honour a bound address (H1).
-            self._raw.setsockopt(linux.SOL_IPV6, linux.IPV6_RECVPKTINFO, 1)
         self._state = PingSocketState(family)
+        self._options = RawOptions(self._raw, family, self._state)
+        self._peer_flowinfo = 0  # the flow label connect() stored (IPV6_FLOWINFO_SEND)
         self._claim: IdentClaim | None = None
-        self._replies: deque[tuple[bytes, AncData, Address]] = deque()
-        self._route_options: dict[tuple[int, int], int | bytes] = {}
-        self._user_pktinfo = False
+        self._replies: deque[Reply] = deque()
         self._timeout: float | None = socket.getdefaulttimeout()
         self._lock = threading.RLock()
         self._closed = False
@@ -111,6 +105,7 @@ class RawPingSocket:
                 return
             self._closed = True
             self._release_ident()
+            self._options.close()
             self._raw.close()
 
     def __enter__(self) -> RawPingSocket:
@@ -172,22 +167,24 @@ class RawPingSocket:
 
     # -- addresses -------------------------------------------------------------------------
 
-    def _address(self, host: str, port: int) -> Address:
-        return (host, port, 0, 0) if self._v6 else (host, port)
+    def _address(self, host: str, port: int, flowinfo: int = 0) -> Address:
+        return (host, port, flowinfo, 0) if self._v6 else (host, port)
 
     def getsockname(self) -> Address:
         local = self._state.local or ("::" if self._v6 else "0.0.0.0")
         return self._address(local, self._state.ident)
 
     def getpeername(self) -> Address:
-        if self._state.peer is None:
-            raise os_error(errno.ENOTCONN)
-        return self._address(*self._state.peer)
+        if self._state.peer is None or not self._state.peer[1]:
+            raise os_error(errno.ENOTCONN)  # inet_getname(): no peer, or peer port 0
+        # inet6_getname(): the connect() flow label is shown with IPV6_FLOWINFO_SEND.
+        flowinfo = self._peer_flowinfo if self._options.sndflow else 0
+        return self._address(*self._state.peer, flowinfo)
 
     def bind(self, address: Address, /) -> None:
         host, port = str(address[0]), int(address[1])
         with self._lock:
-            self._check_bind_address(host)
+            check_bind_address(self.family, host, self._options)
             if self._state.ident:
                 raise os_error(errno.EINVAL)  # C5: address checked first, then "already bound"
             if host not in ("", "0.0.0.0", "::"):
@@ -204,48 +201,14 @@ class RawPingSocket:
             self._take_ident(port)
             self._state.bind_locked = True
 
-    def _check_bind_address(self, host: str) -> None:
-        if host in ("", "0.0.0.0", "::"):
-            return
-        try:
-            packed = socket.inet_pton(self.family, host.split("%", 1)[0])
-        except OSError:
-            raise os_error(errno.EINVAL) from None
-        # C6 / M6: multicast and limited broadcast are never bindable on a ping socket, while a
-        # raw socket would accept them.
-        if self._v6:
-            if packed[0] == 0xFF:
-                raise os_error(errno.EINVAL)
-        elif packed[0] >= 224 or packed == b"\xff\xff\xff\xff":
-            raise os_error(errno.EADDRNOTAVAIL)
-        probe = socket.socket(self.family, socket.SOCK_DGRAM)
-        try:
-            for (level, option), value in self._route_options.items():
-                if option != linux.SO_BROADCAST:
-                    probe.setsockopt(level, option, value)
-            probe.bind(self._address(host, 0))
-        finally:
-            probe.close()
-
     def connect(self, address: Address, /) -> None:
         with self._lock:
             self._autobind()  # C2: connect autobinds before its own checks
-            probe = socket.socket(self.family, socket.SOCK_DGRAM)
-            try:
-                for (level, option), value in self._route_options.items():
-                    probe.setsockopt(level, option, value)
-                if self._state.local:
-                    probe.bind(self._address(self._state.local, 0))
-                # ip4_datagram_connect() is what the ping socket runs too: same route lookup,
-                # same errnos (D2: ENETUNREACH, EHOSTUNREACH, EACCES, EINVAL).
-                probe.connect(address)
-                local = probe.getsockname()[0]
-                peer = probe.getpeername()
-            finally:
-                probe.close()
+            local, peer = route_probe(self.family, address, self._state.local, self._options)
             if not self._state.local:
                 self._state.local = local
-            self._state.peer = (str(peer[0]), int(address[1]))
+            self._state.peer = (peer, int(address[1]))
+            self._peer_flowinfo = self._options.peer_flowinfo(address)
 
     def disconnect(self) -> None:
         """``connect(AF_UNSPEC)``; idempotent (the CVE-2015-3636 lesson, spec C10)."""
@@ -259,22 +222,8 @@ class RawPingSocket:
     # -- options ---------------------------------------------------------------------------
 
     def setsockopt(self, level: int, option: int, value: int | bytes, /) -> None:
-        key = (level, option)
-        if key in _REFUSED_SET:
-            raise os_error(_REFUSED_SET[key])
-        if key in ((linux.SOL_IP, linux.IP_RECVERR), (linux.SOL_IPV6, linux.IPV6_RECVERR)):
-            self._state.set_recverr(_as_int(value) != 0)
-            return
-        if key == (linux.SOL_SOCKET, linux.SO_REUSEADDR):
-            self._state.reuseaddr = _as_int(value) != 0
-        if key == (linux.SOL_IPV6, linux.IPV6_RECVPKTINFO):
-            self._user_pktinfo = _as_int(value) != 0
-            return  # always on internally; only whether the cmsg is shown changes
-        self._raw.setsockopt(level, option, value)
-        if key == (linux.SOL_IP, linux.IP_MTU_DISCOVER):
-            self._state.pmtudisc = _as_int(value)
-        if key in _ROUTE_OPTIONS:
-            self._route_options[key] = value
+        with self._lock:
+            self._options.set(level, option, value)
 
     @overload
     def getsockopt(self, level: int, option: int, /) -> int: ...
@@ -282,41 +231,12 @@ class RawPingSocket:
     def getsockopt(self, level: int, option: int, buflen: int, /) -> bytes: ...
 
     def getsockopt(self, level: int, option: int, buflen: int = 0, /) -> int | bytes:
-        key = (level, option)
-        if key in _REFUSED_GET:
-            raise os_error(_REFUSED_GET[key])
-        value: int | None = None
-        if key == (linux.SOL_SOCKET, linux.SO_ERROR):
-            self._pump()
-            value = self._state.take_pending_error()
-        elif key == (linux.SOL_SOCKET, linux.SO_TYPE):
-            value = socket.SOCK_DGRAM
-        elif key == (linux.SOL_SOCKET, linux.SO_REUSEADDR):
-            value = int(self._state.reuseaddr)
-        elif key in ((linux.SOL_IP, linux.IP_RECVERR), (linux.SOL_IPV6, linux.IPV6_RECVERR)):
-            value = int(self._state.recverr)
-        elif key == (linux.SOL_IPV6, linux.IPV6_RECVPKTINFO):
-            value = int(self._user_pktinfo)
-        elif key in ((linux.SOL_IP, linux.IP_MTU), (linux.SOL_IPV6, linux.IPV6_MTU)):
-            return self._path_mtu(buflen)
-        if value is not None:
-            return value.to_bytes(4, "little", signed=True)[:buflen] if buflen else value
-        if buflen:
-            return self._raw.getsockopt(level, option, buflen)
-        return self._raw.getsockopt(level, option)
-
-    def _path_mtu(self, buflen: int) -> int | bytes:
-        if self._state.peer is None:
-            raise os_error(errno.ENOTCONN)  # C1, K1
-        probe = socket.socket(self.family, socket.SOCK_DGRAM)
-        try:
-            probe.connect(self._address(*self._state.peer))
-            option = linux.IPV6_MTU if self._v6 else linux.IP_MTU
-            if buflen:
-                return probe.getsockopt(self._level, option, buflen)
-            return probe.getsockopt(self._level, option)
-        finally:
-            probe.close()
+        with self._lock:
+            if (level, option) == (linux.SOL_SOCKET, linux.SO_ERROR):
+                self._pump()
+                value = self._state.take_pending_error()
+                return value.to_bytes(4, "little", signed=True)[:buflen] if buflen else value
+            return self._options.get(level, option, buflen)
 
     # -- timeouts --------------------------------------------------------------------------
 
@@ -370,7 +290,7 @@ class RawPingSocket:
             )
             if address is None:
                 assert self._state.peer is not None
-                address = self._address(self._state.peer[0], 0)
+                address = self._address(self._state.peer[0], 0, self._peer_flowinfo)
             else:
                 address = (address[0], 0, *address[2:])
             wire = rewrite_echo(self.family, message, self._state.ident)
@@ -378,7 +298,20 @@ class RawPingSocket:
             pending = self._state.take_pending_error()
             if pending:
                 raise os_error(pending)  # J5/J6: the datagram is dropped
-            self._raw.sendmsg([wire], list(ancdata), flags & ~linux.MSG_DONTWAIT, address)
+            anc = list(ancdata)
+            flags &= ~linux.MSG_DONTWAIT
+
+            def send() -> None:
+                self._raw.sendmsg([wire], anc, flags, address)
+
+            try:
+                send()
+            except OSError as exc:
+                # F2/M12: with RECVERR the kernel also queues a LOCAL error (ee_info = MTU).
+                if exc.errno != errno.EMSGSIZE or not self._state.recverr:
+                    raise
+                if not queue_local_error(self._raw, self._options, self._state, send, message):
+                    raise
         return len(message)
 
     # -- receiving -------------------------------------------------------------------------
@@ -412,11 +345,10 @@ class RawPingSocket:
                     if pending:
                         raise os_error(pending)
                 if self._replies:
-                    if flags & linux.MSG_PEEK:
-                        message, anc, source = self._replies[0]
-                    else:
-                        message, anc, source = self._replies.popleft()
-                    return _truncate(message, bufsize, anc, ancbufsize, source)
+                    reply = self._replies[0] if flags & linux.MSG_PEEK else self._replies.popleft()
+                    return truncate(
+                        reply.message, bufsize, reply.ancillary, ancbufsize, reply.source
+                    )
             if nonblocking:
                 raise os_error(errno.EAGAIN)
             self._wait_readable(deadline)
@@ -435,16 +367,7 @@ class RawPingSocket:
             entry = self._state.pop_error_entry()
             if entry is None:
                 raise os_error(errno.EAGAIN)  # G4: an empty error queue
-            return self._error_message(entry, bufsize, ancbufsize)
-
-    def _error_message(
-        self, entry: ErrorEntry, bufsize: int, ancbufsize: int
-    ) -> tuple[bytes, AncData, int, Address]:
-        anc: AncData = []
-        option = linux.IPV6_RECVERR if self._v6 else linux.IP_RECVERR
-        anc.append((self._level, option, entry.error.pack(self.family)))
-        data, anc, flags, _ = _truncate(entry.quoted, bufsize, anc, ancbufsize, None)
-        return data, anc, flags | linux.MSG_ERRQUEUE, self._address(entry.destination, 0)
+            return error_queue_read(entry, self._options, bufsize, ancbufsize)
 
     def _pump(self) -> None:
         """Read everything queued on the raw socket, so pending errors are known (the kernel
@@ -461,75 +384,17 @@ class RawPingSocket:
             )
         except (BlockingIOError, InterruptedError):
             return False
-        if self._v6:
-            destination = _pktinfo_destination(anc)
-            verdict = classify_icmp6(
-                packet,
-                _strip_scope(source[0]),
-                self._state.ident,
-                destination,
-                _packed(self.family, self._state.local),
-            )
-            if not self._user_pktinfo:
-                anc = [c for c in anc if c[:2] != (linux.SOL_IPV6, linux.IPV6_PKTINFO)]
-        else:
-            verdict = classify_ipv4(
-                packet, self._state.ident, _packed(self.family, self._state.local)
-            )
-        if verdict is None:
-            return True
-        if isinstance(verdict, Delivery):
+        result = translate(
+            packet, anc, source, ident=self._state.ident, local=self._state.local,
+            options=self._options,
+        )  # fmt: skip
+        if isinstance(result, Reply):
             if len(self._replies) < _MAX_QUEUED_REPLIES:
-                self._replies.append((verdict.message, anc, self._reply_source(verdict, source)))
-            return True
-        self._state.on_icmp_error(verdict)
+                self._replies.append(result)
+        elif result is not None:
+            error = result
+            self._state.on_icmp_error(
+                error.arrival, ancillary=error.ancillary, flowinfo=error.flowinfo,
+                scope_id=error.scope_id,
+            )  # fmt: skip
         return True
-
-    def _reply_source(self, delivery: Delivery, raw_source: Address) -> Address:
-        if self._v6:
-            # G2: (src, 0, flowinfo 0, scope_id); the scope is kept for link-local sources.
-            return (delivery.source, 0, 0, int(raw_source[3]))
-        return (delivery.source, 0)
-
-
-def _truncate(
-    message: bytes, bufsize: int, anc: AncData, ancbufsize: int, source: Address
-) -> tuple[bytes, AncData, int, Address]:
-    flags = 0
-    if len(message) > bufsize:
-        # G3: copy bufsize bytes, set MSG_TRUNC, return the truncated length.
-        message = message[:bufsize]
-        flags |= linux.MSG_TRUNC
-    kept: AncData = []
-    used = 0
-    for level, kind, data in anc:
-        space = socket.CMSG_SPACE(len(data))
-        if used + socket.CMSG_LEN(len(data)) > ancbufsize:
-            flags |= linux.MSG_CTRUNC
-            break
-        kept.append((level, kind, data))
-        used += space
-    return message, kept, flags, source
-
-
-def _pktinfo_destination(anc: AncData) -> bytes | None:
-    for level, kind, data in anc:
-        if level == linux.SOL_IPV6 and kind == linux.IPV6_PKTINFO and len(data) >= 16:
-            return data[:16]
-    return None
-
-
-def _strip_scope(host: str) -> str:
-    return host.split("%", 1)[0]
-
-
-def _packed(family: int, host: str | None) -> bytes | None:
-    if not host:
-        return None
-    return socket.inet_pton(family, _strip_scope(host))
-
-
-def _as_int(value: int | bytes) -> int:
-    if isinstance(value, int):
-        return value
-    return int.from_bytes(value[:4].ljust(4, b"\0"), "little", signed=True) if value else 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pingsock import linux
 from pingsock.cmsg import ExtendedError
+from pingsock.emulation.ancillary import Cmsg
 from pingsock.emulation.demux import ErrorArrival
 
 __all__ = ["ErrorEntry", "PingSocketState"]
@@ -24,13 +25,26 @@ MAX_QUEUED_ERRORS = 256
 
 @dataclass(frozen=True, slots=True)
 class ErrorEntry:
-    """One ``MSG_ERRQUEUE`` read: data, msg_name, and the IP_RECVERR cmsg (J3, M12)."""
+    """One ``MSG_ERRQUEUE`` read: data, msg_name, and the cmsgs (J3, M12).
+
+    ``ancillary`` holds the cmsgs that precede the IP_RECVERR one: the error packet's timestamp
+    and IP-level cmsgs (``ip_recv_error()`` writes them for ICMP errors, never for local ones).
+    ``flowinfo`` and ``scope_id`` complete an IPv6 ``msg_name``.
+    """
 
     error: ExtendedError
     quoted: bytes
     destination: str
     port: int = 0
     timestamp_ns: int | None = None
+    ancillary: tuple[Cmsg, ...] = ()
+    flowinfo: int = 0
+    scope_id: int = 0
+
+    @property
+    def is_icmp(self) -> bool:
+        """An ICMP error (``is_icmp_err_skb()``), as opposed to a locally generated one."""
+        return self.error.origin in (linux.SO_EE_ORIGIN_ICMP, linux.SO_EE_ORIGIN_ICMP6)
 
 
 @dataclass(slots=True)
@@ -53,8 +67,19 @@ class PingSocketState:
     def connected(self) -> bool:
         return self.peer is not None
 
-    def on_icmp_error(self, arrival: ErrorArrival, timestamp_ns: int | None = None) -> None:
-        """Apply ``ping_err()``'s decision for an error that quotes our echo."""
+    def on_icmp_error(
+        self,
+        arrival: ErrorArrival,
+        timestamp_ns: int | None = None,
+        *,
+        ancillary: tuple[Cmsg, ...] = (),
+        flowinfo: int = 0,
+        scope_id: int = 0,
+    ) -> None:
+        """Apply ``ping_err()``'s decision for an error that quotes our echo.
+
+        ``ancillary``, ``flowinfo`` and ``scope_id`` go into the queued entry unchanged.
+        """
         is_frag_needed = self.family == linux.AF_INET and (
             arrival.icmp_type == 3 and arrival.icmp_code == 4
         )
@@ -77,7 +102,16 @@ class PingSocketState:
                 arrival.offender,
             )
             self.queue_error(
-                ErrorEntry(error, arrival.quoted, arrival.original_destination, 0, timestamp_ns)
+                ErrorEntry(
+                    error,
+                    arrival.quoted,
+                    arrival.original_destination,
+                    0,
+                    timestamp_ns,
+                    ancillary,
+                    flowinfo,
+                    scope_id,
+                )
             )
             self.sk_err = code  # J3: set even for soft errors
         elif self.connected and arrival.verdict.hard:
@@ -95,12 +129,18 @@ class PingSocketState:
         return code
 
     def pop_error_entry(self) -> ErrorEntry | None:
-        """Dequeue one error-queue entry, FIFO (J9); ``sk_err`` becomes the next entry's errno
-        or 0, as ``sock_dequeue_err_skb()`` does (J5)."""
+        """Dequeue one error-queue entry, FIFO (J9), and update ``sk_err`` exactly as
+        ``sock_dequeue_err_skb()`` does (J5): an ICMP error next in line sets it to that
+        error's errno; otherwise, dequeuing an ICMP error clears it. A local error (F2, which
+        never set ``sk_err``) leaves it alone."""
         if not self.errors:
             return None
         entry = self.errors.popleft()
-        self.sk_err = self.errors[0].error.errno if self.errors else 0
+        icmp_next = bool(self.errors) and self.errors[0].is_icmp
+        if icmp_next:
+            self.sk_err = self.errors[0].error.errno
+        elif entry.is_icmp:
+            self.sk_err = 0
         return entry
 
     def set_recverr(self, enabled: bool) -> None:

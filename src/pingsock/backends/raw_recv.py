@@ -1,0 +1,162 @@
+"""The receive side of the raw backend (``backends.raw``): packets and cmsgs as the ping socket
+would deliver them.
+
+:func:`translate` turns one packet read from the raw socket into a reply for ``recvmsg()`` or
+an ICMP error for the core (``pingsock.emulation``), with the ping socket's cmsgs and address;
+:func:`error_queue_read` shapes a ``MSG_ERRQUEUE`` read; :func:`truncate` applies the buffer
+sizes of a ``recvmsg()`` call.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pingsock import linux
+from pingsock.backends.base import Address, AncData
+from pingsock.backends.raw_options import RawOptions
+from pingsock.emulation.ancillary import (
+    Cmsg,
+    flowinfo_of,
+    needs_scope_id,
+    ping_ancillary,
+)
+from pingsock.emulation.demux import Delivery, ErrorArrival, classify_icmp6, classify_ipv4
+from pingsock.emulation.state import ErrorEntry
+
+__all__ = [
+    "IcmpError",
+    "Reply",
+    "error_queue_read",
+    "packed",
+    "strip_scope",
+    "translate",
+    "truncate",
+]
+
+_FLOWINFO_MASK = 0x0FFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An echo reply as ``recvmsg()`` returns it: message, cmsgs, source address."""
+
+    message: bytes
+    ancillary: AncData
+    source: Address
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpError:
+    """An ICMP error about one of our echoes, with what its error-queue entry will carry."""
+
+    arrival: ErrorArrival
+    ancillary: tuple[Cmsg, ...]
+    flowinfo: int
+    scope_id: int
+
+
+def translate(
+    packet: bytes,
+    anc: AncData,
+    source: Address,
+    *,
+    ident: int,
+    local: str | None,
+    options: RawOptions,
+) -> Reply | IcmpError | None:
+    """What the ping socket makes of a packet the raw socket returned (None: nothing).
+
+    ``local`` is the bound or connected local address (H1).
+    """
+    family = options.family
+    info = pktinfo(anc) if options.v6 else None
+    if options.v6:
+        destination = None if info is None else info[0]
+        verdict = classify_icmp6(
+            packet, strip_scope(source[0]), ident, destination, packed(family, local)
+        )
+    else:
+        verdict = classify_ipv4(packet, ident, packed(family, local))
+    if verdict is None:
+        return None
+    shown = ping_ancillary(family, anc, options.hidden_cmsgs)
+    if isinstance(verdict, Delivery):
+        if not options.v6:
+            return Reply(verdict.message, shown, (verdict.source, 0))
+        # G2: (src, 0, flowinfo, scope_id); flowinfo only with IPV6_FLOWINFO_SEND, the scope
+        # is kept for link-local sources.
+        flowinfo = flowinfo_of(anc) if options.sndflow else 0
+        return Reply(verdict.message, shown, (verdict.source, 0, flowinfo, int(source[3])))
+    flowinfo = scope_id = 0
+    if options.v6:
+        # ipv6_recv_error(): msg_name's flowinfo is the quoted header's with
+        # IPV6_FLOWINFO_SEND, and its scope the ingress interface for a scoped destination.
+        if options.sndflow:
+            flowinfo = int.from_bytes(packet[8:12], "big") & _FLOWINFO_MASK
+        original = socket.inet_pton(socket.AF_INET6, verdict.original_destination)
+        if info is not None and needs_scope_id(original):
+            scope_id = info[1]
+    return IcmpError(verdict, tuple(shown), flowinfo, scope_id)
+
+
+def error_queue_read(
+    entry: ErrorEntry, options: RawOptions, bufsize: int, ancbufsize: int
+) -> tuple[bytes, AncData, int, Address]:
+    """What ``recvmsg(bufsize, ancbufsize, MSG_ERRQUEUE)`` returns for ``entry``.
+
+    ``ip_recv_error()`` / ``ipv6_recv_error()`` write the timestamp, then (ICMP errors only)
+    the error packet's IP-level cmsgs, then IP_RECVERR (spec J3, M12). A local error has no
+    stamp of its own and is stamped when read.
+    """
+    anc: AncData = list(entry.ancillary)
+    if not entry.is_icmp:
+        stamp = options.timestamp()
+        if stamp is not None:
+            anc.append(stamp)
+    anc.append((options.level, options.recverr_option, entry.error.pack(options.family)))
+    address: Address = (entry.destination, entry.port)
+    if options.v6:
+        address = (entry.destination, entry.port, entry.flowinfo, entry.scope_id)
+    data, anc, flags, _ = truncate(entry.quoted, bufsize, anc, ancbufsize, None)
+    return data, anc, flags | linux.MSG_ERRQUEUE, address
+
+
+def truncate(
+    message: bytes, bufsize: int, anc: AncData, ancbufsize: int, source: Address
+) -> tuple[bytes, AncData, int, Address]:
+    """What ``recvmsg(bufsize, ancbufsize)`` returns for ``message`` with ``anc`` (G3)."""
+    flags = 0
+    if len(message) > bufsize:
+        # G3: copy bufsize bytes, set MSG_TRUNC, return the truncated length.
+        message = message[:bufsize]
+        flags |= linux.MSG_TRUNC
+    kept: AncData = []
+    used = 0
+    for level, kind, data in anc:
+        space = socket.CMSG_SPACE(len(data))
+        if used + socket.CMSG_LEN(len(data)) > ancbufsize:
+            flags |= linux.MSG_CTRUNC
+            break
+        kept.append((level, kind, data))
+        used += space
+    return message, kept, flags, source
+
+
+def pktinfo(anc: Iterable[Cmsg]) -> tuple[bytes, int] | None:
+    """(destination address, ingress ifindex) from an IPV6_PKTINFO cmsg."""
+    for level, kind, data in anc:
+        if level == linux.SOL_IPV6 and kind == linux.IPV6_PKTINFO and len(data) >= 20:
+            return data[:16], int.from_bytes(data[16:20], "little")
+    return None
+
+
+def strip_scope(host: str) -> str:
+    return host.split("%", 1)[0]
+
+
+def packed(family: int, host: str | None) -> bytes | None:
+    if not host:
+        return None
+    return socket.inet_pton(family, strip_scope(host))

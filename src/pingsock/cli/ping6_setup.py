@@ -1,0 +1,163 @@
+"""``ping6_run`` up to the header: the UDP route probe (or none for a link-local first hop),
+device and pktinfo, hop limits, traffic class and the -F flow label.
+
+Each step in iputils 20221126's order, with its messages (shared/spec/iputils-ping.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+from collections.abc import Callable
+
+from pingsock import linux
+from pingsock.backends.base import PingSocket
+from pingsock.cli.args import PingArgs
+from pingsock.cli.capabilities import CAP_NET_RAW, PROCESS
+from pingsock.cli.sockopts import (
+    PMTU,
+    PREFIX,
+    PROBE_PORT,
+    Fatal,
+    Session,
+    address_on_device,
+    bind_source_and_ident,
+    device_bytes,
+    fail,
+    set_buffers,
+    set_mark,
+    set_opt,
+    set_or_fail,
+)
+from pingsock.resolve import Target
+
+__all__ = ["configure_v6"]
+
+_IPV6_FLOWINFO_SEND = 33
+
+_IPV6_FLOWLABEL_MGR = 32
+
+_IPV6_FLOWINFO_FLOWLABEL = 0x000FFFFF
+
+
+def configure_v6(
+    args: PingArgs,
+    target: Target,
+    session: Session,
+    privileged: bool,
+    warn: Callable[[str], None],
+) -> None:
+    sock = session.sock
+    bare = target.address.split("%")[0]
+    address = ipaddress.IPv6Address(bare)
+    scope = target.scope_id
+    link_local_multicast = address.is_multicast and address.packed[1] & 0xF == 2
+    if args.source_address is None:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            if args.device:
+                try:
+                    index = socket.if_nametoindex(args.device)
+                except OSError:
+                    raise Fatal(f"unknown iface: {args.device}") from None
+                if address.is_link_local or link_local_multicast:
+                    scope = index
+                pktinfo = bytes(16) + struct.pack("=I", index)
+                for fd in (probe, sock):
+                    set_or_fail(
+                        fd,
+                        linux.SOL_IPV6,
+                        linux.IPV6_PKTINFO,
+                        pktinfo,
+                        what="setsockopt(IPV6_PKTINFO)",
+                    )
+                for fd in (probe, sock):
+                    try:
+                        with PROCESS.raised(CAP_NET_RAW):
+                            set_opt(fd, linux.SOL_SOCKET, linux.SO_BINDTODEVICE, device_bytes(args))
+                    except OSError as exc:
+                        raise fail(f"setsockopt(SO_BINDTODEVICE) {args.device}", exc) from None
+            set_mark(args, probe, warn)
+            if address.is_link_local or link_local_multicast:
+                # ping6_run leaves sin6_family 0 for a link-local first hop, so its connect()
+                # is an AF_UNSPEC disconnect that cannot fail: no route check, source "::".
+                source = "::"
+            else:
+                try:
+                    probe.connect((bare, PROBE_PORT, 0, scope))
+                except OSError as exc:
+                    raise fail("connect", exc) from None
+                source = str(probe.getsockname()[0])
+        finally:
+            probe.close()
+        if args.device and not address_on_device(socket.AF_INET6, args.device, source):
+            warn(
+                f"{PREFIX}Warning: source address might be selected on device other than: "
+                f"{args.device}"
+            )
+    else:
+        source = args.source_address
+        if args.device:
+            try:
+                with PROCESS.raised(CAP_NET_RAW):
+                    set_opt(sock, linux.SOL_SOCKET, linux.SO_BINDTODEVICE, device_bytes(args))
+            except OSError as exc:
+                raise fail(f"SO_BINDTODEVICE {args.device}", exc) from None
+    if address.is_multicast:
+        session.multicast = True
+        if not privileged:
+            if args.interval_ms < 1000:
+                raise Fatal(f"multicast ping with too short interval: {args.interval_ms}")
+            if args.pmtudisc not in (None, "do"):
+                raise Fatal("multicast ping does not fragment")
+    pmtudisc = args.pmtudisc or ("do" if session.multicast else None)
+    if pmtudisc is not None:
+        set_or_fail(
+            sock, linux.SOL_IPV6, linux.IPV6_MTU_DISCOVER, PMTU[pmtudisc], what="IPV6_MTU_DISCOVER"
+        )
+    bind_source_and_ident(args, session, source, "bind icmp socket")
+    if args.device or args.sticky_source or args.source_address:
+        session.source = source
+    set_buffers(args, sock, warn, args.size + 8 + ((args.size + 8 + 511) // 512) * 280)
+    if args.suppress_loopback:
+        set_or_fail(
+            sock,
+            linux.SOL_IPV6,
+            linux.IPV6_MULTICAST_LOOP,
+            0,
+            what="can't disable multicast loopback",
+        )
+    if args.ttl is not None:
+        set_or_fail(
+            sock,
+            linux.SOL_IPV6,
+            linux.IPV6_MULTICAST_HOPS,
+            args.ttl,
+            what="can't set multicast hop limit",
+        )
+        set_or_fail(
+            sock,
+            linux.SOL_IPV6,
+            linux.IPV6_UNICAST_HOPS,
+            args.ttl,
+            what="can't set unicast hop limit",
+        )
+    if args.tos:
+        set_or_fail(
+            sock, linux.SOL_IPV6, linux.IPV6_TCLASS, args.tos, what="setsockopt(IPV6_TCLASS)"
+        )
+    if args.flowlabel is not None:
+        session.flowlabel = _set_flowlabel(sock, target, args.flowlabel)
+
+
+def _set_flowlabel(sock: PingSocket, target: Target, label: int) -> int:
+    """ping6_run: lease the flow label for the destination, then send it (-F)."""
+    address = socket.inet_pton(socket.AF_INET6, target.address.split("%")[0])
+    # struct in6_flowlabel_req: dst, label, action (GET), share (EXCL), flags (CREATE),
+    # expires, linger, pad.
+    label &= _IPV6_FLOWINFO_FLOWLABEL
+    request = address + struct.pack("!I", label) + struct.pack("=BBHHHI", 0, 1, 1, 0, 0, 0)
+    set_or_fail(sock, linux.SOL_IPV6, _IPV6_FLOWLABEL_MGR, request, what="can't set flowlabel")
+    set_or_fail(sock, linux.SOL_IPV6, _IPV6_FLOWINFO_SEND, 1, what="can't send flowinfo")
+    return label
