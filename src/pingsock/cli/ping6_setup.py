@@ -99,6 +99,11 @@ def configure_v6(
     else:
         source = args.source_address
         if args.device:
+            # ping6_run: the device's index for the pktinfo cmsg comes first.
+            try:
+                socket.if_nametoindex(args.device)
+            except OSError:
+                raise Fatal(f"unknown iface: {args.device}") from None
             try:
                 with PROCESS.raised(CAP_NET_RAW):
                     set_opt(sock, linux.SOL_SOCKET, linux.SO_BINDTODEVICE, device_bytes(args))
