@@ -9,8 +9,9 @@ only its own replies and errors. ``pingsock.ping()`` runs a ping with iputils' a
 
 from __future__ import annotations
 
-from pingsock.backends.auto import open_socket as socket
-from pingsock.backends.base import PingSocket
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pingsock.errors import (
     BadChecksum,
     BadLength,
@@ -22,9 +23,41 @@ from pingsock.errors import (
     TruncatedPacket,
     UsageError,
 )
-from pingsock.events import IcmpError, LocalError, Reply
-from pingsock.results import PingResult
-from pingsock.sync import Pinger, PingOptions, ping
+
+if TYPE_CHECKING:
+    from pingsock.backends.auto import open_socket as socket
+    from pingsock.backends.base import PingSocket
+    from pingsock.events import IcmpError, LocalError, Reply
+    from pingsock.results import PingResult
+    from pingsock.sync import Pinger, PingOptions, ping
+
+# Loaded on first use (PEP 562): `import pingsock` stays cheap for tools that only need a
+# name or an exception; the backends and the driver come in when they are touched.
+_LAZY = {
+    "socket": ("pingsock.backends.auto", "open_socket"),
+    "PingSocket": ("pingsock.backends.base", "PingSocket"),
+    "IcmpError": ("pingsock.events", "IcmpError"),
+    "LocalError": ("pingsock.events", "LocalError"),
+    "Reply": ("pingsock.events", "Reply"),
+    "PingResult": ("pingsock.results", "PingResult"),
+    "Pinger": ("pingsock.sync", "Pinger"),
+    "PingOptions": ("pingsock.sync", "PingOptions"),
+    "ping": ("pingsock.sync", "ping"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'pingsock' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "BadChecksum",

@@ -81,10 +81,10 @@ def test_loopback(item: Case, netns: Netns) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="by design: outside ping_group_range iputils prints `ping: socktype: SOCK_RAW`,"
-    " `ping: socket: Operation not permitted`, `ping: => missing cap_net_raw+p capability or"
-    " setuid?`; pingsock prints its own `ping: cannot open an IPv4 ping socket ...` explanation"
-    " with the sysctl to run (exit 2 for both; test_ping_cli pins pingsock's text)",
+    reason="deviation: outside ping_group_range both print iputils' three lines (`ping: socktype:"
+    " SOCK_RAW`, `ping: socket: Operation not permitted`, `ping: => missing cap_net_raw+p"
+    " capability or setuid?`) and exit 2; pingsock then explains the cause and the sysctl to run"
+    " (test_ping_cli pins the text)",
 )
 def test_nobody_outside_the_ping_group_range(netns: Netns) -> None:
     compare(*side_by_side(netns, UNPRIVILEGED, ["-c", "1", "127.0.0.1"]))
