@@ -306,16 +306,23 @@ class Pinger:
 
     def _drain(self, revents: int) -> Iterator[Event]:
         sock = self.socket
+        read_any = False
         for _ in range(_MAX_DRAIN):
             try:
                 data, anc, _flags, address = sock.recvmsg(65536, _ANC_SIZE, linux.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
+                if not read_any:
+                    # Readable, yet no datagram: the emulated socket signals a queued error
+                    # as POLLIN (it cannot raise POLLERR), so look at the error queue.
+                    revents |= select.POLLERR
                 break
             except OSError:
                 # A pending socket error (sk_err) comes before queued data (spec G5); the
                 # details are on the error queue.
+                read_any = True
                 yield from self._read_errors()
                 continue
+            read_any = True
             received_ns, ttl, options = _reply_metadata(anc)
             if self.options.user_latency or not received_ns:
                 received_ns = time.time_ns()

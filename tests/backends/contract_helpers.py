@@ -1,5 +1,7 @@
 """Shared steps of the option contract (``test_contract_*.py``): labs, runs as other users, and
-the normalisation that lets a kernel run and an emulation run compare equal.
+the normalisation that lets a kernel run and an emulation run compare equal; the conformance
+bookkeeping (``section``, ``per_family``, ``deviates``); and packet forging for the cases that
+need an ICMP message no router sends on demand.
 
 The differential style of ``test_contract``: each scenario runs on the kernel's ping socket and on
 the raw-socket emulation, each time in fresh namespaces (with ``ping_group_range`` open only for
@@ -10,6 +12,12 @@ kernel socket as ``nobody`` with the range open, and like for like as ``nobody``
 CAP_NET_RAW on both backends (the raw backend cannot exist without it). Values that differ for
 reasons outside the socket (the ident inside a checksum, the clock, a random MAC) are checked
 for plausibility and then normalised.
+
+Every differential case carries ``pytest.mark.section("X")``, X being the section (A-N) of
+``shared/spec/kernel-ping-socket.md`` it checks; a case that pins a documented deviation of
+the emulation (``docs/emulation-deviations.md``) also carries ``pytest.mark.deviation(ID)`` and
+asserts both sides' actual behaviour with :func:`deviates`. ``scripts/conformance_report.py``
+counts them.
 """
 
 from __future__ import annotations
@@ -25,14 +33,17 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+from _pytest.mark import ParameterSet
 from test_contract import open_in
 
-from lab.netns import Netns
+from lab.netns import Netns, create_netns
 from lab.sniffer import Packet, Sniffer
 from lab.topology import SERVER_V4, SERVER_V6, RoutedLab, build_routed_lab
 from lab.users import User, python_as
 from pingsock import linux
 from pingsock.cmsg import parse_extended_error
+from pingsock.wire.checksum import icmp6_checksum, internet_checksum
 
 V4, V6 = socket.AF_INET, socket.AF_INET6
 SOL, IP, IP6 = linux.SOL_SOCKET, linux.SOL_IP, linux.SOL_IPV6
@@ -40,6 +51,29 @@ NOBODY_RAW = User(65534, 65534, ambient_caps=("net_raw",))
 SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW = 63, 64
 IPV6_FLOWINFO_SEND = 33
 FAMILY = {"v4": (V4, SERVER_V4, linux.SOL_IP), "v6": (V6, SERVER_V6, linux.SOL_IPV6)}
+
+
+# -- Conformance bookkeeping ----------------------------------------------------------------
+
+
+def section(letter: str) -> pytest.MarkDecorator:
+    """The spec section (A-N) a differential case checks."""
+    assert len(letter) == 1 and "A" <= letter <= "N", letter
+    return pytest.mark.section(letter)
+
+
+def per_family(v4: str, v6: str) -> list[ParameterSet]:
+    """The ``fam`` parameters "v4" and "v6", tagged with their sections."""
+    return [pytest.param("v4", marks=section(v4)), pytest.param("v6", marks=section(v6))]
+
+
+def deviates(run: Callable[[str], object], *, kernel: object, raw: object) -> None:
+    """A documented deviation: each backend does exactly what is pinned, and they differ.
+    When the emulation is changed to match the kernel this fails: update the document."""
+    seen_kernel, seen_raw = run("kernel"), run("raw")
+    assert seen_kernel == kernel, f"the kernel now does {seen_kernel!r}"
+    assert seen_raw == raw, f"the emulation now does {seen_raw!r} (the kernel: {seen_kernel!r})"
+    assert kernel != raw
 
 
 def attempt(call: Callable[..., Any], *args: Any) -> tuple[str, Any]:
@@ -58,10 +92,17 @@ def nonblocking(s: Any, call: Callable[..., Any], *args: Any) -> tuple[str, Any]
         s.settimeout(1.0)
 
 
-def wait_for_news(s: Any) -> None:
+def wait_for_news(s: Any, timeout: float = 1.0) -> None:
     """Wait (bounded) until a reply or an ICMP error is there, then let stragglers in."""
-    select.select([s], [], [], 1.0)
+    select.select([s], [], [], timeout)
     time.sleep(0.05)
+
+
+def settle(s: Any) -> None:
+    """After forging packets to a local address (delivered before the send returns): a short
+    bounded wait for ``s`` to notice, which also costs little when nothing is expected."""
+    select.select([s], [], [], 0.05)
+    time.sleep(0.01)
 
 
 @contextlib.contextmanager
@@ -83,6 +124,28 @@ def on_client(backend: str, family: int = V4) -> Iterator[tuple[RoutedLab, Any]]
         yield lab, s
 
 
+@contextlib.contextmanager
+def on_loopback(backend: str, family: int = V4) -> Iterator[tuple[Netns, Any]]:
+    """A ``backend`` socket in a fresh namespace with only ``lo``, this thread inside it."""
+    ns = create_netns("lo")
+    try:
+        with ns.entered(), open_in(ns, backend, family) as s:
+            yield ns, s
+    finally:
+        ns.delete()
+
+
+def drain(s: Any, bufsize: int = 4096) -> list[tuple[bytes, Any]]:
+    """Every (datagram, source) queued on ``s`` now, read without waiting (bounded)."""
+    got = []
+    for _ in range(64):
+        status, value = nonblocking(s, s.recvfrom, bufsize)
+        if status != "ok":
+            break
+        got.append(value)
+    return got
+
+
 def v4(text: str) -> bytes:
     return socket.inet_aton(text)
 
@@ -93,6 +156,48 @@ def sniffed_requests(sniffer: Sniffer, count: int = 1) -> list[Packet]:
         count=count,
         match=lambda p: p.outgoing and p.is_icmp and p.l4[0] in (8, 128),
     )
+
+
+# -- Forged packets (sent with an IPPROTO_RAW socket, as root, inside a lab namespace) ------
+
+
+def icmp4(icmp_type: int, code: int, rest: bytes, body: bytes = b"", *, bad: bool = False) -> bytes:
+    """An ICMP message with a correct checksum (``bad``: a wrong one)."""
+    message = bytes([icmp_type, code, 0, 0]) + rest + body
+    checksum = internet_checksum(message) ^ (0x5555 if bad else 0)
+    return message[:2] + struct.pack("!H", checksum) + message[4:]
+
+
+def ip4(src: str, dst: str, payload: bytes, protocol: int = 1) -> bytes:
+    """An IPv4 datagram (no options, TTL 64) around ``payload``."""
+    header = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0, 64, protocol, 0, v4(src), v4(dst)
+    )
+    return header[:10] + struct.pack("!H", internet_checksum(header)) + header[12:] + payload
+
+
+def inject4(packet: bytes) -> None:
+    """Send a whole IPv4 datagram from this thread's namespace (it loops back if local)."""
+    destination = socket.inet_ntoa(packet[16:20])
+    with socket.socket(V4, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
+        raw.setsockopt(linux.SOL_SOCKET, linux.SO_BROADCAST, 1)
+        raw.sendto(packet, (destination, 0))
+
+
+def ip6(src: str, dst: str, payload: bytes, next_header: int = 58) -> bytes:
+    """An IPv6 header (hop limit 64) and ``payload``."""
+    addresses = socket.inet_pton(V6, src) + socket.inet_pton(V6, dst)
+    return struct.pack("!IHBB", 6 << 28, len(payload), next_header, 64) + addresses + payload
+
+
+def inject6(src: str, dst: str, message: bytes, *, bad: bool = False) -> None:
+    """Send an ICMPv6 ``message`` from ``src`` to ``dst``, its checksum computed over the
+    pseudo-header (``bad``: a wrong one)."""
+    pseudo = socket.inet_pton(V6, src), socket.inet_pton(V6, dst)
+    checksum = icmp6_checksum(*pseudo, message[:2] + b"\0\0" + message[4:])
+    message = message[:2] + struct.pack("!H", checksum ^ (0x5555 if bad else 0)) + message[4:]
+    with socket.socket(V6, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
+        raw.sendto(ip6(src, dst, message), (dst, 0))
 
 
 # -- Normalisation: what two runs can compare -----------------------------------------------
@@ -204,15 +309,22 @@ def run_as(ns: Netns, user: User, backend: str, body: str) -> Any:
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-def as_user(user: User, body: str, *, backends: tuple[str, ...] = ("kernel", "raw")) -> Any:
+def as_user(
+    user: User,
+    body: str,
+    *,
+    backends: tuple[str, ...] = ("kernel", "raw"),
+    group_range: tuple[int, int] | None = None,
+) -> Any:
     """``body`` on each backend as ``user``, each in a fresh namespace; the kernel run has
-    the user's gid in the range, the raw run the default closed range. Results must agree."""
+    ``group_range`` (default: just the user's gid) as its range, the raw run the default
+    closed range. Results must agree."""
     results = []
     for backend in backends:
         lab = build_routed_lab()
         try:
             if backend == "kernel":
-                lab.client.set_ping_group_range(user.gid, user.gid)
+                lab.client.set_ping_group_range(*(group_range or (user.gid, user.gid)))
             results.append(run_as(lab.client, user, backend, body))
         finally:
             lab.delete()

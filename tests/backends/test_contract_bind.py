@@ -15,6 +15,7 @@ from contract_helpers import (
     nonblocking,
     on_client,
     routed,
+    section,
     sniffed_requests,
 )
 from test_contract import both, echo, open_in
@@ -29,6 +30,7 @@ SECOND = {"v4": "198.51.100.7", "v6": "2001:db8:1::7"}
 CLIENT = {"v4": CLIENT_V4, "v6": CLIENT_V6}
 
 
+@section("C")
 @pytest.mark.parametrize("fam", FAMILY)
 def test_bound_address_and_ident_get_only_their_replies(fam: str) -> None:
     family, server, _level = FAMILY[fam]
@@ -73,7 +75,13 @@ BIND_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", BIND_CASES)
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, marks=section("M" if case.startswith("v6") else "C"))
+        for case in BIND_CASES
+    ],
+)
 def test_bind_address_checks(case: str) -> None:
     family, address, freebind, error = BIND_CASES[case]
 
@@ -88,6 +96,7 @@ def test_bind_address_checks(case: str) -> None:
     assert name == ((address, 4712) if error is None else ("0.0.0.0" if family == V4 else "::", 0))
 
 
+@section("D")
 @pytest.mark.parametrize("fam", FAMILY)
 def test_connect_to_port_zero_as_iputils_does(fam: str) -> None:
     family, server, _level = FAMILY[fam]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from contract_helpers import V4, attempt
+from contract_helpers import V4, attempt, section
 from test_contract import both, echo, open_in
 
 from lab.bridge import (
@@ -23,7 +23,7 @@ from lab.bridge import (
 )
 from pingsock import linux
 
-pytestmark = pytest.mark.netns
+pytestmark = [pytest.mark.netns, section("L")]
 
 LIMITED_BROADCAST = "255.255.255.255"
 

@@ -18,6 +18,7 @@ from contract_helpers import (
     normalised_options,
     on_client,
     run_as,
+    section,
     sniffed_requests,
     v4,
 )
@@ -53,6 +54,7 @@ OPTION_CASES = {
 }
 
 
+@section("I")
 @pytest.mark.parametrize("case", OPTION_CASES)
 def test_ip_options_come_back_as_the_kernel_gives_them(case: str) -> None:
     option, cmsgs = OPTION_CASES[case]
@@ -94,6 +96,7 @@ def test_ip_options_come_back_as_the_kernel_gives_them(case: str) -> None:
         ]
 
 
+@section("L")
 def test_per_packet_ip_retopts_cmsg_sets_the_options() -> None:
     def scenario(backend: str) -> object:
         with on_client(backend, V4) as (_lab, s):
@@ -105,6 +108,7 @@ def test_per_packet_ip_retopts_cmsg_sets_the_options() -> None:
     assert kind == linux.IP_RETOPTS and bytes.fromhex(area)[:3] == b"\x07\x27\x1c"
 
 
+@section("F")
 def test_size_limit_shrinks_by_the_options(netns_factory: Any) -> None:
     def scenario(backend: str) -> object:
         ns = netns_factory("optsize")
@@ -176,11 +180,13 @@ def test_source_route_as_nobody_is_eperm_and_nobody_has_no_raw_backend(
     assert raw == "EPERM"  # A4: the raw backend cannot serve a caller without CAP_NET_RAW
 
 
+@section("I")
 def test_source_route_with_cap_net_raw_is_allowed_on_both() -> None:
     allowed = as_user(NOBODY_RAW, source_routes(drop_capabilities=False))
     assert allowed == {key: ["ok", None] for key in UNPRIVILEGED}
 
 
+@section("I")
 def test_source_route_after_dropping_cap_net_raw_is_eperm_on_both() -> None:
     # iputils keeps CAP_NET_RAW only in the permitted set after socket(): it sees EPERM.
     assert as_user(NOBODY_RAW, source_routes(drop_capabilities=True)) == UNPRIVILEGED
@@ -192,6 +198,7 @@ def accept_source_routes(lab: RoutedLab) -> None:
             ns.sysctl(f"net.ipv4.conf.{device}.accept_source_route", "1")
 
 
+@section("I")
 @pytest.mark.parametrize(
     ("kind", "hop", "connect"),
     [(131, ROUTER_SERVER_SIDE_V4, False), (137, ROUTER_CLIENT_SIDE_V4, False),

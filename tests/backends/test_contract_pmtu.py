@@ -15,7 +15,9 @@ from contract_helpers import (
     attempt,
     nonblocking,
     on_client,
+    per_family,
     read_error_queue,
+    section,
     wait_for_news,
 )
 from test_contract import both, echo
@@ -41,7 +43,7 @@ LOCAL_VARIANTS = ("plain", "connected", "timestamped", "no-recverr", "probe")
 
 
 @pytest.mark.parametrize("variant", LOCAL_VARIANTS)
-@pytest.mark.parametrize("fam", FAMILY)
+@pytest.mark.parametrize("fam", per_family("F", "M"))
 def test_too_big_for_the_link_with_pmtudisc_do(fam: str, variant: str) -> None:
     family, server, level = FAMILY[fam]
 
@@ -81,6 +83,7 @@ def test_too_big_for_the_link_with_pmtudisc_do(fam: str, variant: str) -> None:
     assert address[1] == (0x8000 if family == V6 else port)  # v6: (type << 8) | code
 
 
+@section("F")
 @pytest.mark.parametrize(
     ("fam", "mode"),
     [("v4", linux.IP_PMTUDISC_DONT), ("v4", linux.IP_PMTUDISC_WANT),
@@ -100,6 +103,7 @@ def test_too_big_for_the_link_is_fragmented_without_do(fam: str, mode: int) -> N
     assert both(scenario) == (("ok", 1608), 1608, ("error", "EAGAIN"))  # F3
 
 
+@section("K")
 @pytest.mark.parametrize(
     ("fam", "mode"),
     [("v4", linux.IP_PMTUDISC_DO), ("v4", linux.IP_PMTUDISC_WANT),
@@ -146,7 +150,7 @@ def test_path_mtu_learned_from_the_router(fam: str, mode: int) -> None:
 # -- What an error-queue read carries -------------------------------------------------------
 
 
-@pytest.mark.parametrize("fam", FAMILY)
+@pytest.mark.parametrize("fam", per_family("J", "M"))
 def test_error_queue_carries_the_error_packets_cmsgs(fam: str) -> None:
     family, _server, level = FAMILY[fam]
     if family == V4:

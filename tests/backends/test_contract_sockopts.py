@@ -19,6 +19,7 @@ from contract_helpers import (
     as_user,
     attempt,
     on_client,
+    section,
 )
 from test_contract import both
 
@@ -96,7 +97,16 @@ OPTION_TABLE: dict[str, tuple[int, list[tuple[Any, ...]]]] = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", OPTION_TABLE)
+def option_section(case: str) -> str:
+    """M for the IPv6 socket's options, K for path MTU discovery, L for the rest."""
+    if OPTION_TABLE[case][0] == V6:
+        return "M"
+    return "K" if case.startswith("ip_mtu") else "L"
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(case, marks=section(option_section(case))) for case in OPTION_TABLE]
+)
 def test_setsockopt_and_getsockopt(case: str) -> None:
     family, steps = OPTION_TABLE[case]
 
@@ -147,6 +157,7 @@ def test_privileged_options_as_nobody_on_the_kernel_socket() -> None:
     }
 
 
+@section("L")
 def test_privileged_options_with_cap_net_raw_match() -> None:
     # Like for like: CAP_NET_RAW on both sides. Since Linux 5.17 it suffices for SO_MARK;
     # SO_DEBUG and SO_RCVBUFFORCE still need CAP_NET_ADMIN.

@@ -95,8 +95,18 @@ def test_disconnect_is_idempotent_and_releases_an_auto_ident() -> None:
 
 
 def test_disconnect_keeps_an_explicitly_bound_ident() -> None:
+    # The source that connect() chose is not bound: it goes (no SOCK_BINDADDR_LOCK).
     state = PingSocketState(
         linux.AF_INET, ident=3003, bind_locked=True, local="127.0.0.1", peer=("127.0.0.1", 0)
     )
     assert state.disconnect() is False
-    assert (state.ident, state.local, state.peer) == (3003, "127.0.0.1", None)
+    assert (state.ident, state.local, state.peer) == (3003, None, None)
+
+
+def test_disconnect_keeps_a_bound_address_and_releases_an_automatic_ident() -> None:
+    # The two bind locks are independent (__ip4_datagram_disconnect).
+    state = PingSocketState(
+        linux.AF_INET, ident=77, addr_locked=True, local="127.0.0.1", peer=("127.0.0.1", 0)
+    )
+    assert state.disconnect() is True
+    assert (state.ident, state.local, state.peer) == (0, "127.0.0.1", None)

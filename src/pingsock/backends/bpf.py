@@ -14,11 +14,17 @@ from __future__ import annotations
 import ctypes
 import socket
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pingsock import linux
 
-__all__ = ["attach_filter", "drop_all_program", "ident_program_v4", "ident_program_v6"]
+__all__ = [
+    "ErrorCodes",
+    "attach_filter",
+    "drop_all_program",
+    "ident_program_v4",
+    "ident_program_v6",
+]
 
 # Opcode pieces (uapi/linux/filter.h, bpf_common.h)
 _LD, _LDX, _ALU, _JMP, _RET, _MISC = 0x00, 0x01, 0x04, 0x05, 0x06, 0x07
@@ -63,24 +69,64 @@ def drop_all_program() -> list[Insn]:
     return [(_RET | _K, 0, 0, 0)]
 
 
-def ident_program_v4(ident: int) -> list[Insn]:
-    """Echo replies (0, 43) with id ``ident``, and errors (3, 4, 5, 11, 12) quoting an echo
-    (8, 42) with id ``ident`` — what ``ping_rcv()`` and ``ping_err()`` accept (H1, J1)."""
+# ICMP type -> the codes of that type the socket accepts (an error filter, see below).
+ErrorCodes = Mapping[int, frozenset[int]]
+_ALL_CODES = frozenset(range(256))
+_ERRORS_V4: ErrorCodes = dict.fromkeys((3, 4, 5, 11, 12), _ALL_CODES)
+_ERRORS_V6: ErrorCodes = dict.fromkeys((1, 2, 3, 4), _ALL_CODES)
+
+
+def _dispatch(values: Sequence[tuple[int, str]], otherwise: str) -> list[_Line]:
+    """Jump on the accumulator: to the label of the first value it equals, else ``otherwise``."""
     jeq = _JMP | _JEQ | _K
+    lines: list[_Line] = [(jeq, value, label, None) for value, label in values]
+    lines.append((jeq, 0, otherwise, otherwise))  # both branches alike: an unconditional jump
+    return lines
+
+
+def _error_codes(errors: ErrorCodes, load_code: _Line) -> tuple[list[tuple[int, str]], list[_Line]]:
+    """The type dispatch entries and per-type code checks of an error filter; each accepted
+    (type, code) continues at "error", the rest go to "drop"."""
+    entries: list[tuple[int, str]] = []
+    blocks: list[_Line] = []
+    for icmp_type, codes in sorted(errors.items()):
+        if not codes:
+            continue
+        label = f"type{icmp_type}"
+        entries.append((icmp_type, label))
+        blocks.append(("label", label))
+        if codes >= _ALL_CODES:
+            blocks += _dispatch((), "error")
+            continue
+        blocks.append(load_code)
+        refused = _ALL_CODES - codes
+        if len(codes) <= len(refused):
+            blocks += _dispatch([(code, "error") for code in sorted(codes)], "drop")
+        else:
+            blocks += _dispatch([(code, "drop") for code in sorted(refused)], "error")
+    return entries, blocks
+
+
+def ident_program_v4(ident: int, errors: ErrorCodes | None = None) -> list[Insn]:
+    """Echo replies (0, 43) with id ``ident``, and errors (3, 4, 5, 11, 12) quoting an echo
+    (8/0, 42/0) with id ``ident`` — what ``ping_rcv()`` and ``ping_err()`` accept (H1, J1).
+
+    ``errors`` narrows the errors to those types and codes: the ones the socket would act on in
+    its current state (IP_RECVERR, connected), so that an error it ignores does not wake it.
+    """
+    jeq = _JMP | _JEQ | _K
+    entries, blocks = _error_codes(
+        _ERRORS_V4 if errors is None else errors, (_LD | _B | _IND, 1)
+    )  # fmt: skip
     return _assemble(
         [
             (_LDX | _B | _MSH, 0),  # X = outer IP header length
             (_LD | _B | _IND, 0),  # A = ICMP type
-            (jeq, 0, "reply", None),
-            (jeq, 43, "reply", None),
-            (jeq, 3, "error", None),
-            (jeq, 11, "error", None),
-            (jeq, 12, "error", None),
-            (jeq, 4, "error", None),
-            (jeq, 5, "error", "drop"),
+            *_dispatch([(0, "reply"), (43, "reply"), *entries], "drop"),
             ("label", "reply"),
             (_LD | _H | _IND, 4),  # A = echo id
             (jeq, ident, "accept", "drop"),
+            *blocks,
             ("label", "error"),
             (_LD | _B | _IND, 8 + 9),  # A = quoted IP header's protocol
             (jeq, 1, None, "drop"),
@@ -94,6 +140,8 @@ def ident_program_v4(ident: int) -> list[Insn]:
             (jeq, 8, "quoted", None),
             (jeq, 42, "quoted", "drop"),
             ("label", "quoted"),
+            (_LD | _B | _IND, 1),  # the quoted code must be 0
+            (jeq, 0, None, "drop"),
             (_LD | _H | _IND, 4),
             (jeq, ident, "accept", "drop"),
             ("label", "accept"),
@@ -104,21 +152,20 @@ def ident_program_v4(ident: int) -> list[Insn]:
     )
 
 
-def ident_program_v6(ident: int) -> list[Insn]:
-    """The ICMPv6 twin: replies 129/161, errors 1-4 quoting 128/160 (spec M4, M11)."""
+def ident_program_v6(ident: int, errors: ErrorCodes | None = None) -> list[Insn]:
+    """The ICMPv6 twin: replies 129/161, errors 1-4 quoting 128/0 or 160/0 (spec M4, M11)."""
     jeq = _JMP | _JEQ | _K
+    entries, blocks = _error_codes(
+        _ERRORS_V6 if errors is None else errors, (_LD | _B | _ABS, 1)
+    )  # fmt: skip
     return _assemble(
         [
             (_LD | _B | _ABS, 0),
-            (jeq, 129, "reply", None),
-            (jeq, 161, "reply", None),
-            (jeq, 1, "error", None),
-            (jeq, 2, "error", None),
-            (jeq, 3, "error", None),
-            (jeq, 4, "error", "drop"),
+            *_dispatch([(129, "reply"), (161, "reply"), *entries], "drop"),
             ("label", "reply"),
             (_LD | _H | _ABS, 4),
             (jeq, ident, "accept", "drop"),
+            *blocks,
             ("label", "error"),
             (_LD | _B | _ABS, 8 + 6),  # quoted IPv6 next header
             (jeq, 58, None, "drop"),
@@ -126,6 +173,8 @@ def ident_program_v6(ident: int) -> list[Insn]:
             (jeq, 128, "quoted", None),
             (jeq, 160, "quoted", "drop"),
             ("label", "quoted"),
+            (_LD | _B | _ABS, 8 + 40 + 1),  # the quoted code must be 0
+            (jeq, 0, None, "drop"),
             (_LD | _H | _ABS, 8 + 40 + 4),
             (jeq, ident, "accept", "drop"),
             ("label", "accept"),

@@ -29,23 +29,47 @@ is by ``ping_v6_sendmsg()`` (no lookup) but refused with ``EINVAL`` by ``rawv6_s
 (``fl6_sock_lookup()``). Registering labels for the user would change the namespace's label
 table, so it is not done; iputils ``-F`` registers its label and behaves the same on both.
 
-Known gaps (for a later issue): a reply already pulled from the raw socket into the internal
-queue does not make ``fileno()`` readable; a send checks the pending error before, not after,
-the route (E1 steps 8-11); with a timeout set, ``MSG_DONTWAIT`` gives ``EAGAIN`` at once
-where the stdlib socket waits for the timeout.
+Readiness (``backends.raw_ready``): ``fileno()`` is an epoll descriptor over the raw socket
+and an eventfd that is readable while the emulation's own queues (replies read ahead, the error
+queue, ``sk_err``) hold something, so select/poll/epoll/asyncio wait on it as on the kernel's
+socket. The BPF filter follows the socket's state (ident, IP_RECVERR, connected, PMTU
+discovery), so an ICMP error the socket would ignore does not wake it; packets that arrived
+under the previous state are processed before the state changes, as the kernel processed
+them on arrival (J8: enabling IP_RECVERR queues nothing retroactively). Reads look at
+everything that has arrived first, so a pending error comes before a reply queued earlier
+(G5). Timeouts are the stdlib socket's: with one set, even ``MSG_DONTWAIT`` and
+``MSG_ERRQUEUE`` reads wait for it and end in ``TimeoutError`` rather than ``EAGAIN``.
+
+Deviations of the descriptor (asserted in tests/backends/test_readiness.py), because an epoll
+descriptor only ever reports ``POLLIN``:
+
+* a pending error (a queued error-queue entry or ``sk_err``) shows as ``POLLIN``, where the
+  kernel's socket shows ``POLLERR`` (and ``POLLIN`` only if a reply is queued too).
+  ``select()`` agrees (it counts ``POLLERR`` as readable), poll/epoll masks do not: a poller
+  that waits for errors must treat ``POLLIN`` as "read the error queue too";
+* it is never writable (no ``POLLOUT``): wait on it for reading only. A send does not block
+  on the raw socket (a full send buffer is ``EAGAIN``);
+* ``SO_SELECT_ERR_QUEUE`` adds no ``POLLPRI``;
+* a packet the filter passes but the emulation drops (IPv4: a reply or error with a bad
+  checksum, a reply to a broadcast or multicast destination; both families: a reply to
+  another local address while connected without a bound address) makes it readable until
+  the next call on the socket reads it; a read then finds nothing (``EAGAIN``, or it waits
+  on), as after a spurious wake-up.
+
+Known gap (for a later issue): a send checks the pending error before, not after, the route
+(E1 steps 8-11).
 """
 
 from __future__ import annotations
 
 import errno
 import random
-import select
 import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
-from typing import Any, overload
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
 
 from pingsock import linux
 from pingsock.backends import bpf
@@ -53,7 +77,14 @@ from pingsock.backends.base import Address, AncData
 from pingsock.backends.kernel import protocol_for
 from pingsock.backends.raw_kernel import check_bind_address, queue_local_error, route_probe
 from pingsock.backends.raw_options import RawOptions
-from pingsock.backends.raw_recv import Reply, error_queue_read, translate, truncate
+from pingsock.backends.raw_ready import Readiness, internal_socket, wait_readable
+from pingsock.backends.raw_recv import (
+    Reply,
+    acted_on_errors,
+    error_queue_read,
+    translate,
+    truncate,
+)
 from pingsock.backends.reserve import IdentClaim, claim_ident, kernel_held_idents
 from pingsock.emulation.idents import IdentAllocator, IdentsExhausted
 from pingsock.emulation.oserror import os_error
@@ -61,6 +92,9 @@ from pingsock.emulation.state import PingSocketState
 from pingsock.emulation.validate import check_send, rewrite_echo
 
 __all__ = ["RawPingSocket"]
+
+_T = TypeVar("_T")
+_NO_IDENT = (0, False, False, False)  # the filter key of a socket without an ident
 
 _RECV_SIZE = 65535 + 60  # the largest IPv4 datagram plus slack
 _INTERNAL_ANC = 1024
@@ -80,10 +114,12 @@ class RawPingSocket:
         self.family = family
         self.type = socket.SOCK_DGRAM
         self.proto = protocol_for(family)
-        self._raw = socket.socket(family, socket.SOCK_RAW | socket.SOCK_CLOEXEC, self.proto)
+        self._raw = internal_socket(family, socket.SOCK_RAW, self.proto)
         self._raw.setblocking(False)
         bpf.attach_filter(self._raw, bpf.drop_all_program())
+        self._filter_key = _NO_IDENT  # what the attached filter was built for
         self._discard_queued()
+        self._readiness = Readiness(self._raw.fileno())  # fileno(): see backends.raw_ready
         self._v6 = family == socket.AF_INET6
         self._state = PingSocketState(family)
         self._options = RawOptions(self._raw, family, self._state)
@@ -93,11 +129,16 @@ class RawPingSocket:
         self._timeout: float | None = socket.getdefaulttimeout()
         self._lock = threading.RLock()
         self._closed = False
+        # pingsock sockets: publish this socket's /proc/net/icmp row (backends/listing.py).
+        from pingsock.backends import listing
+
+        listing.track(self)
 
     # -- life cycle ------------------------------------------------------------------------
 
     def fileno(self) -> int:
-        return self._raw.fileno()
+        """Readable exactly while a read would not wait (see ``backends.raw_ready``)."""
+        return self._readiness.fileno()
 
     def close(self) -> None:
         with self._lock:
@@ -105,6 +146,11 @@ class RawPingSocket:
                 return
             self._closed = True
             self._release_ident()
+            # pingsock sockets: withdraw this socket's row (backends/listing.py).
+            from pingsock.backends import listing
+
+            listing.untrack(self)
+            self._readiness.close()
             self._options.close()
             self._raw.close()
 
@@ -116,7 +162,7 @@ class RawPingSocket:
 
     def __repr__(self) -> str:
         return (
-            f"<pingsock.RawPingSocket fd={self._raw.fileno()} family={self.family} "
+            f"<pingsock.RawPingSocket fd={self.fileno()} family={self.family} "
             f"ident={self._state.ident}>"
         )
 
@@ -132,8 +178,26 @@ class RawPingSocket:
 
     def _take_ident(self, ident: int) -> None:
         self._state.ident = ident
-        program = bpf.ident_program_v6(ident) if self._v6 else bpf.ident_program_v4(ident)
+        self._refilter()
+
+    def _refilter(self) -> None:
+        """Attach the filter of the current state: this ident's replies and the errors the
+        state acts on (``raw_recv.acted_on_errors()``); nothing without an ident."""
+        state = self._state
+        pmtudisc_dont = state.pmtudisc == linux.IP_PMTUDISC_DONT
+        key = (state.ident, state.recverr, state.connected, pmtudisc_dont)
+        if not state.ident:
+            key = _NO_IDENT
+        if key == self._filter_key:
+            return
+        if key == _NO_IDENT:
+            program = bpf.drop_all_program()
+        else:
+            errors = acted_on_errors(self.family, *key[1:])
+            ident_program = bpf.ident_program_v6 if self._v6 else bpf.ident_program_v4
+            program = ident_program(state.ident, errors)
         bpf.attach_filter(self._raw, program)
+        self._filter_key = key
 
     def _allocate(self) -> int:
         held = kernel_held_idents()
@@ -191,8 +255,14 @@ class RawPingSocket:
                 # The raw socket filters on the destination itself once bound (raw_v4_match).
                 self._raw.bind(self._address(host, 0))
                 self._state.local = host
+                self._state.addr_locked = True  # SOCK_BINDADDR_LOCK: disconnect keeps it
             if port == 0:
-                self._autobind()
+                # inet_bind() -> ping_get_port(): a full table is EADDRINUSE here (C9), while
+                # the autobind of send/connect reports EAGAIN.
+                try:
+                    self._take_ident(self._allocate())
+                except IdentsExhausted:
+                    raise os_error(errno.EADDRINUSE) from None
                 return
             claim = claim_ident(port)
             if claim is None and not self._state.reuseaddr:
@@ -205,25 +275,41 @@ class RawPingSocket:
         with self._lock:
             self._autobind()  # C2: connect autobinds before its own checks
             local, peer = route_probe(self.family, address, self._state.local, self._options)
-            if not self._state.local:
-                self._state.local = local
-            self._state.peer = (peer, int(address[1]))
-            self._peer_flowinfo = self._options.peer_flowinfo(address)
+            self._pump()  # what arrived so far met an unconnected socket
+            try:
+                if not self._state.local:
+                    self._state.local = local
+                self._state.peer = (peer, int(address[1]))
+                self._peer_flowinfo = self._options.peer_flowinfo(address)
+                self._refilter()
+            finally:
+                self._update_readiness()
 
     def disconnect(self) -> None:
         """``connect(AF_UNSPEC)``; idempotent (the CVE-2015-3636 lesson, spec C10)."""
         with self._lock:
-            if self._state.disconnect():
-                if self._claim is not None:
+            self._pump()  # what arrived so far met a connected socket, and stays queued
+            try:
+                if self._state.disconnect() and self._claim is not None:
                     self._claim.release()
                     self._claim = None
-                bpf.attach_filter(self._raw, bpf.drop_all_program())
+                self._refilter()
+            finally:
+                self._update_readiness()
 
     # -- options ---------------------------------------------------------------------------
 
     def setsockopt(self, level: int, option: int, value: int | bytes, /) -> None:
         with self._lock:
-            self._options.set(level, option, value)
+            if (level, option) in self._options.state_options:
+                # The kernel acted on what arrived under the old value (J8: no retroactive
+                # queueing); the filter then follows the new one.
+                self._pump()
+            try:
+                self._options.set(level, option, value)
+                self._refilter()
+            finally:
+                self._update_readiness()
 
     @overload
     def getsockopt(self, level: int, option: int, /) -> int: ...
@@ -233,8 +319,11 @@ class RawPingSocket:
     def getsockopt(self, level: int, option: int, buflen: int = 0, /) -> int | bytes:
         with self._lock:
             if (level, option) == (linux.SOL_SOCKET, linux.SO_ERROR):
-                self._pump()
-                value = self._state.take_pending_error()
+                try:
+                    self._pump()
+                    value = self._state.take_pending_error()
+                finally:
+                    self._update_readiness()
                 return value.to_bytes(4, "little", signed=True)[:buflen] if buflen else value
             return self._options.get(level, option, buflen)
 
@@ -279,40 +368,52 @@ class RawPingSocket:
     ) -> int:
         message = b"".join(bytes(b) for b in buffers)
         with self._lock:
-            self._autobind()
-            destination_family = None if address is None else self.family
-            check_send(
-                self.family,
-                message,
-                flags,
-                address_family=destination_family,
-                connected=self._state.connected,
-            )
-            if address is None:
-                assert self._state.peer is not None
-                address = self._address(self._state.peer[0], 0, self._peer_flowinfo)
-            else:
-                address = (address[0], 0, *address[2:])
-            wire = rewrite_echo(self.family, message, self._state.ident)
-            self._pump()
-            pending = self._state.take_pending_error()
-            if pending:
-                raise os_error(pending)  # J5/J6: the datagram is dropped
-            anc = list(ancdata)
-            flags &= ~linux.MSG_DONTWAIT
-
-            def send() -> None:
-                self._raw.sendmsg([wire], anc, flags, address)
-
             try:
-                send()
-            except OSError as exc:
-                # F2/M12: with RECVERR the kernel also queues a LOCAL error (ee_info = MTU).
-                if exc.errno != errno.EMSGSIZE or not self._state.recverr:
-                    raise
-                if not queue_local_error(self._raw, self._options, self._state, send, message):
-                    raise
+                self._send(message, ancdata, flags, address)
+            finally:
+                self._update_readiness()
         return len(message)
+
+    def _send(
+        self,
+        message: bytes,
+        ancdata: Iterable[tuple[int, int, bytes]],
+        flags: int,
+        address: Address | None,
+    ) -> None:
+        self._autobind()
+        destination_family = None if address is None else self.family
+        check_send(
+            self.family,
+            message,
+            flags,
+            address_family=destination_family,
+            connected=self._state.connected,
+        )
+        if address is None:
+            assert self._state.peer is not None
+            address = self._address(self._state.peer[0], 0, self._peer_flowinfo)
+        else:
+            address = (address[0], 0, *address[2:])
+        wire = rewrite_echo(self.family, message, self._state.ident)
+        self._pump()
+        pending = self._state.take_pending_error()
+        if pending:
+            raise os_error(pending)  # J5/J6: the datagram is dropped
+        anc = list(ancdata)
+        flags &= ~linux.MSG_DONTWAIT
+
+        def send() -> None:
+            self._raw.sendmsg([wire], anc, flags, address)
+
+        try:
+            send()
+        except OSError as exc:
+            # F2/M12: with RECVERR the kernel also queues a LOCAL error (ee_info = MTU).
+            if exc.errno != errno.EMSGSIZE or not self._state.recverr:
+                raise
+            if not queue_local_error(self._raw, self._options, self._state, send, message):
+                raise
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -331,43 +432,75 @@ class RawPingSocket:
         if flags & linux.MSG_OOB:
             raise os_error(errno.EOPNOTSUPP)  # G4
         if flags & linux.MSG_ERRQUEUE:
-            return self._recv_error(bufsize, ancbufsize)
-        deadline = None if not self._timeout else time.monotonic() + self._timeout
-        nonblocking = self._timeout == 0.0 or bool(flags & linux.MSG_DONTWAIT)
+            # G4: an empty error queue is EAGAIN at once; the kernel never waits for one.
+            return self._until_ready(lambda: self._read_error(bufsize, ancbufsize), False)
+        blocking = not flags & linux.MSG_DONTWAIT
+        return self._until_ready(lambda: self._read_data(bufsize, ancbufsize, flags), blocking)
+
+    def _until_ready(self, attempt: Callable[[], _T | None], blocking: bool) -> _T:
+        """Repeat ``attempt`` (None: nothing to read) as the stdlib socket repeats a read.
+
+        Without a timeout a read waits only if ``blocking``. With one, ``sock_call_ex()`` waits
+        for readiness before each try whatever the flags, and an ``EAGAIN`` becomes "timed out"
+        once the time is up; a timeout of 0 is ``EAGAIN`` at once.
+        """
+        timeout = self._timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            result = attempt()
+            if result is not None:
+                return result
+            if timeout == 0.0 or (timeout is None and not blocking):
+                raise os_error(errno.EAGAIN)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise TimeoutError("timed out")
             with self._lock:
+                if self._closed:
+                    raise os_error(errno.EBADF)  # closed by another thread meanwhile
+                # New arrivals, or (when the queues held nothing) whatever another thread
+                # reads ahead; not the eventfd while it is already readable (that would spin).
+                fds = [self._raw.fileno()]
+                if not self._readiness.pending:
+                    fds.append(self._readiness.wake_fd)
+            wait_readable(fds, deadline, now)
+
+    def _read_data(
+        self, bufsize: int, ancbufsize: int, flags: int
+    ) -> tuple[bytes, AncData, int, Address] | None:
+        with self._lock:
+            try:
+                self._pump()  # the kernel processed every arrival as it came (G5)
                 pending = self._state.take_pending_error()
                 if pending:
                     raise os_error(pending)  # G5: a pending error before queued data
                 if not self._replies:
-                    self._read_one()
-                    pending = self._state.take_pending_error()
-                    if pending:
-                        raise os_error(pending)
-                if self._replies:
-                    reply = self._replies[0] if flags & linux.MSG_PEEK else self._replies.popleft()
-                    return truncate(
-                        reply.message, bufsize, reply.ancillary, ancbufsize, reply.source
-                    )
-            if nonblocking:
-                raise os_error(errno.EAGAIN)
-            self._wait_readable(deadline)
+                    return None
+                reply = self._replies[0] if flags & linux.MSG_PEEK else self._replies.popleft()
+                return truncate(reply.message, bufsize, reply.ancillary, ancbufsize, reply.source)
+            finally:
+                self._update_readiness()
 
-    def _wait_readable(self, deadline: float | None) -> None:
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
-            raise TimeoutError("timed out")
-        ready, _, _ = select.select([self._raw], [], [], remaining)
-        if not ready and deadline is not None and time.monotonic() >= deadline:
-            raise TimeoutError("timed out")
-
-    def _recv_error(self, bufsize: int, ancbufsize: int) -> tuple[bytes, AncData, int, Address]:
+    def _read_error(
+        self, bufsize: int, ancbufsize: int
+    ) -> tuple[bytes, AncData, int, Address] | None:
         with self._lock:
-            self._pump()
-            entry = self._state.pop_error_entry()
-            if entry is None:
-                raise os_error(errno.EAGAIN)  # G4: an empty error queue
-            return error_queue_read(entry, self._options, bufsize, ancbufsize)
+            try:
+                self._pump()
+                entry = self._state.pop_error_entry()
+                if entry is None:
+                    return None
+                return error_queue_read(entry, self._options, bufsize, ancbufsize)
+            finally:
+                self._update_readiness()
+
+    def _update_readiness(self) -> None:
+        """Keep the eventfd of ``fileno()`` readable exactly while the Python queues hold a
+        reply, an error-queue entry or a pending error (G7)."""
+        if self._closed:
+            return
+        state = self._state
+        self._readiness.update(bool(self._replies or state.errors or state.sk_err))
 
     def _pump(self) -> None:
         """Read everything queued on the raw socket, so pending errors are known (the kernel

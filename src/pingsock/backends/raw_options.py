@@ -113,6 +113,12 @@ class RawOptions:
         self.family = family
         self.level = linux.SOL_IPV6 if self.v6 else linux.SOL_IP
         self.recverr_option = linux.IPV6_RECVERR if self.v6 else linux.IP_RECVERR
+        # The options that decide what an arriving ICMP error does (J2-J4): the backend
+        # processes what arrived before one of them changes, and re-filters after.
+        self.state_options = frozenset(
+            {(self.level, self.recverr_option)}
+            | (set() if self.v6 else {(linux.SOL_IP, linux.IP_MTU_DISCOVER)})
+        )
         self.route: dict[tuple[int, int], int | bytes] = {}  # what probes copy
         self.sndflow = False  # IPV6_FLOWINFO_SEND: addresses carry flow information (G2)
         self._user_v6: dict[int, bool] = {}

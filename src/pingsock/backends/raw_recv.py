@@ -9,8 +9,9 @@ sizes of a ``recvmsg()`` call.
 
 from __future__ import annotations
 
+import functools
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pingsock import linux
@@ -23,11 +24,20 @@ from pingsock.emulation.ancillary import (
     ping_ancillary,
 )
 from pingsock.emulation.demux import Delivery, ErrorArrival, classify_icmp6, classify_ipv4
+from pingsock.emulation.icmp_errors import (
+    ICMP4_DEST_UNREACH,
+    ICMP4_ERROR_TYPES,
+    ICMP4_FRAG_NEEDED,
+    ICMP6_ERROR_TYPES,
+    icmp4_error_verdict,
+    icmp6_error_verdict,
+)
 from pingsock.emulation.state import ErrorEntry
 
 __all__ = [
     "IcmpError",
     "Reply",
+    "acted_on_errors",
     "error_queue_read",
     "packed",
     "strip_scope",
@@ -99,6 +109,30 @@ def translate(
         if info is not None and needs_scope_id(original):
             scope_id = info[1]
     return IcmpError(verdict, tuple(shown), flowinfo, scope_id)
+
+
+@functools.cache
+def acted_on_errors(
+    family: int, recverr: bool, connected: bool, pmtudisc_dont: bool
+) -> Mapping[int, frozenset[int]]:
+    """The ICMP errors (type -> codes) that change a ping socket's state, so the ones that may
+    wake it (``PingSocketState.on_icmp_error()``): with IP_RECVERR every error ``ping_err()``
+    accepts (J3); without it the hard ones on a connected socket (J4), else none. An IPv4
+    3/4 on an ``IP_PMTUDISC_DONT`` socket only updates the path MTU (J2)."""
+    v6 = family == socket.AF_INET6
+    verdict = icmp6_error_verdict if v6 else icmp4_error_verdict
+    silent = (ICMP4_DEST_UNREACH, ICMP4_FRAG_NEEDED) if pmtudisc_dont and not v6 else None
+    accepted: dict[int, frozenset[int]] = {}
+    for icmp_type in sorted(ICMP6_ERROR_TYPES if v6 else ICMP4_ERROR_TYPES):
+        codes = set()
+        for code in range(256):
+            found = verdict(icmp_type, code)
+            if found is None or (icmp_type, code) == silent:
+                continue
+            if recverr or (connected and found.hard):
+                codes.add(code)
+        accepted[icmp_type] = frozenset(codes)
+    return accepted
 
 
 def error_queue_read(

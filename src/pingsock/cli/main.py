@@ -43,6 +43,7 @@ _TOP_USAGE = """usage: pingsock <command> [arguments]
 
 commands:
   ping [options] <destination>   send ICMP ECHO_REQUEST to a host (iputils ping options)
+  sockets [-4|-6] [--kernel]     list emulated ping sockets like /proc/net/icmp
   version                        print the version
 
 The backend is chosen automatically (kernel ping socket, else raw socket); set
@@ -340,6 +341,10 @@ def main(
     command, rest = argv[0], argv[1:]
     if command == "ping":
         return ping_main(rest, streams)
+    if command == "sockets":
+        from pingsock.cli.sockets_main import sockets_main  # only this command needs it
+
+        return sockets_main(rest, streams.out, streams.err)
     if command in ("version", "--version"):
         streams.stdout(f"pingsock {pingsock.__version__}\n", flush=True)
         return 0

@@ -54,6 +54,7 @@ class PingSocketState:
     family: int
     ident: int = 0  # 0 = not bound (C1)
     bind_locked: bool = False  # bound with an explicit ident: disconnect keeps it (C10)
+    addr_locked: bool = False  # bound to a specific address: disconnect keeps it (C10)
     local: str | None = None  # bound or connected local address
     peer: tuple[str, int] | None = None  # connect() destination and its (unused) port (D1)
     recverr: bool = False
@@ -150,11 +151,17 @@ class PingSocketState:
             self.errors.clear()
 
     def disconnect(self) -> bool:
-        """``connect(AF_UNSPEC)`` (C10): idempotent; returns True when the ident is released."""
+        """``connect(AF_UNSPEC)`` (C10): idempotent; returns True when the ident is released.
+
+        ``__ip4_datagram_disconnect``: the source address is reset unless it was bound
+        (SOCK_BINDADDR_LOCK), the port (ident) unless it was bound explicitly
+        (SOCK_BINDPORT_LOCK); the two locks are independent.
+        """
         self.peer = None
+        if not self.addr_locked:
+            self.local = None
         if self.bind_locked:
             return False
-        self.local = None
         released = self.ident != 0
         self.ident = 0
         return released
