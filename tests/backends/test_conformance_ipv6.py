@@ -68,8 +68,7 @@ def test_bind_checks_that_agree() -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.deviation("M6-bind-scope-checks")
-def test_deviation_bind_scope_checks() -> None:
+def test_bind_scope_checks() -> None:
     def scenario(backend: str) -> object:
         with on_client(backend, V6) as (lab, _s):
             c0, own = lab.client.ifindex("c0"), link_local(lab, "client", "c0")
@@ -80,12 +79,8 @@ def test_deviation_bind_scope_checks() -> None:
 
     # M6: v4-mapped is EINVAL, a scope naming no interface ENODEV, ::1 is not on c0, and a
     # link-local address with its scope binds.
-    deviates(
-        scenario,
-        kernel=[("error", "EINVAL"), ("error", "ENODEV"), ("error", "EADDRNOTAVAIL"),
-                ("ok", None)],
-        raw=[("error", "EADDRNOTAVAIL"), ("error", "EINVAL"), ("ok", None), ("error", "EINVAL")],
-    )  # fmt: skip
+    assert both(scenario) == [("error", "EINVAL"), ("error", "ENODEV"), ("error", "EADDRNOTAVAIL"),
+                              ("ok", None)]  # fmt: skip
 
 
 def test_connect_checks_that_agree() -> None:
@@ -105,8 +100,7 @@ def test_connect_checks_that_agree() -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.deviation("M7-peer-scope")
-def test_deviation_the_scope_of_a_connected_peer() -> None:
+def test_the_scope_of_a_connected_peer() -> None:
     def scenario(backend: str) -> object:
         with on_client(backend, V6) as (lab, s):
             c0, router = lab.client.ifindex("c0"), link_local(lab, "router", "r0")
@@ -114,12 +108,11 @@ def test_deviation_the_scope_of_a_connected_peer() -> None:
             peer = s.getpeername()
             return peer[0] == router, peer[1:3], peer[3] == c0
 
-    # inet6_getname() shows the peer's scope; the emulation shows 0.
-    deviates(scenario, kernel=(True, (7, 0), True), raw=(True, (7, 0), False))
+    # inet6_getname() shows the peer's scope.
+    assert both(scenario) == (True, (7, 0), True)
 
 
-@pytest.mark.deviation("M1-v6only")
-def test_deviation_v6only() -> None:
+def test_v6only() -> None:
     mapped = ("::ffff:198.51.100.254", 0, 0, 0)
 
     def scenario(backend: str) -> object:
@@ -131,14 +124,9 @@ def test_deviation_v6only() -> None:
             return steps
 
     # M1/M7: ping_init_sock() sets V6ONLY; a v4-mapped peer is unreachable with it, and with
-    # V6ONLY=0 connect() works but every send is EINVAL. The raw socket starts with 0 and
-    # refuses to change it.
-    deviates(
-        scenario,
-        kernel=[("ok", 1), ("error", "ENETUNREACH"), ("ok", None), ("ok", None),
-                ("error", "EINVAL")],
-        raw=[("ok", 0), ("ok", None), ("error", "EINVAL"), ("ok", None), ("ok", 16)],
-    )  # fmt: skip
+    # V6ONLY=0 connect() works but every send is EINVAL.
+    assert both(scenario) == [("ok", 1), ("error", "ENETUNREACH"), ("ok", None), ("ok", None),
+                              ("error", "EINVAL")]  # fmt: skip
 
 
 @pytest.mark.deviation("M5-sendto-destination-checks")
@@ -163,8 +151,7 @@ def test_deviation_sendto_destination_checks() -> None:
     deviates(
         scenario,
         kernel=[("error", "EINVAL")] * 4 + [("ok", 16), ("error", "timeout")],
-        raw=[("ok", 16), ("ok", 16), ("ok", 16), ("error", "ENETUNREACH"), ("ok", 16),
-             ("ok", ("::1", 0, 0, 0))],
+        raw=[("error", "EINVAL")] * 4 + [("ok", 16), ("ok", ("::1", 0, 0, 0))],
     )  # fmt: skip
 
 
@@ -219,10 +206,9 @@ def test_send_cmsgs() -> None:
     ]
 
 
-@pytest.mark.deviation("M9-pktinfo-source")
-def test_deviation_a_pktinfo_source_address() -> None:
+def test_a_pktinfo_source_address() -> None:
     # M9: ping_v6_sendmsg() validates the IPV6_PKTINFO source and then uses the socket's own
-    # (route or bind); the raw socket sends from it, so the reply goes elsewhere.
+    # (route or bind), as the emulation does.
     pktinfo = (IP6, PKTINFO, socket.inet_pton(V6, "2001:db8:5::5") + struct.pack("=I", 0))
 
     def scenario(backend: str) -> object:
@@ -234,17 +220,12 @@ def test_deviation_a_pktinfo_source_address() -> None:
                 sources = [p.src for p in sniffed_requests(sniffer)]
             return sent, sources, attempt(lambda: s.recv(100)[6:8])
 
-    deviates(
-        scenario,
-        kernel=(("ok", 16), [CLIENT_V6], ("ok", b"\x00\x01")),
-        raw=(("ok", 16), ["2001:db8:5::5"], ("error", "timeout")),
-    )
+    assert both(scenario) == (("ok", 16), [CLIENT_V6], ("ok", b"\x00\x01"))
 
 
-@pytest.mark.deviation("M9-dstopts-sent")
-def test_deviation_destination_options() -> None:
+def test_destination_options() -> None:
     # M9: with the privilege to pass IPV6_DSTOPTS at all, the ping socket still sends no
-    # options header (ping_v6_sendmsg() drops it); the raw socket sends it.
+    # options header (ping_v6_sendmsg() drops it); nor does the emulation.
     options = (IP6, DSTOPTS, bytes([58, 0, 1, 4, 0, 0, 0, 0]))
 
     def scenario(backend: str) -> object:
@@ -256,11 +237,7 @@ def test_deviation_destination_options() -> None:
                 )
             return sent, [p.data[6] for p in seen], s.recv(100)[6:8]
 
-    deviates(
-        scenario,
-        kernel=(("ok", 16), [58], b"\x00\x01"),
-        raw=(("ok", 16), [60], b"\x00\x01"),
-    )
+    assert both(scenario) == (("ok", 16), [58], b"\x00\x01")
 
 
 V6_OPTIONS = [
@@ -282,18 +259,13 @@ def test_options_that_agree() -> None:
     assert both(scenario) == [expected for _kind, _args, expected in V6_OPTIONS]
 
 
-@pytest.mark.deviation("M8-ipv6-hdrincl")
-def test_deviation_ipv6_hdrincl() -> None:
-    # IPV6_HDRINCL is a raw socket's option: the emulation lets it through to its raw socket.
+def test_ipv6_hdrincl() -> None:
+    # IPV6_HDRINCL is a raw socket's option: the emulation keeps it from its raw socket.
     def scenario(backend: str) -> object:
         with on_loopback(backend, V6) as (_ns, s):
             return attempt(s.getsockopt, IP6, HDRINCL), attempt(s.setsockopt, IP6, HDRINCL, 1)
 
-    deviates(
-        scenario,
-        kernel=(("error", "ENOPROTOOPT"), ("error", "ENOPROTOOPT")),
-        raw=(("ok", 0), ("ok", None)),
-    )
+    assert both(scenario) == (("error", "ENOPROTOOPT"), ("error", "ENOPROTOOPT"))
 
 
 @pytest.mark.parametrize(("kind", "port"), [(128, 1234), (160, 0)], ids=["connected", "probe"])

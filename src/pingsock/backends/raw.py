@@ -62,6 +62,7 @@ Known gap (for a later issue): a send checks the pending error before, not after
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import random
 import socket
@@ -76,16 +77,18 @@ from pingsock.backends import bpf
 from pingsock.backends.base import Address, AncData
 from pingsock.backends.kernel import protocol_for
 from pingsock.backends.raw_kernel import check_bind_address, queue_local_error, route_probe
-from pingsock.backends.raw_options import RawOptions
+from pingsock.backends.raw_options import PROBE_PORT, ROUTE_OPTIONS, RawOptions, apply_options
 from pingsock.backends.raw_ready import Readiness, internal_socket, wait_readable
 from pingsock.backends.raw_recv import (
     Reply,
     acted_on_errors,
     error_queue_read,
+    strip_scope,
     translate,
     truncate,
 )
 from pingsock.backends.reserve import IdentClaim, claim_ident, kernel_held_idents
+from pingsock.emulation.ancillary import needs_scope_id
 from pingsock.emulation.idents import IdentAllocator, IdentsExhausted
 from pingsock.emulation.oserror import os_error
 from pingsock.emulation.state import PingSocketState
@@ -94,6 +97,15 @@ from pingsock.emulation.validate import check_send, rewrite_echo
 __all__ = ["RawPingSocket"]
 
 _T = TypeVar("_T")
+_SO_BINDTOIFINDEX = 62
+_MSG_PROBE = 0x10
+# IPV6_PKTINFO, and the extension headers: 2292 HOPOPTS, DSTOPTS, RTHDR, PKTOPTIONS, then
+# HOPOPTS, RTHDRDSTOPTS, RTHDR, DSTOPTS.
+_VALIDATED_AND_DROPPED = frozenset({linux.IPV6_PKTINFO, 3, 4, 5, 6, 54, 55, 57, 59})
+_MSG_MORE = 0x8000
+_IPV6_MULTICAST_IF = 17
+_IPV6_UNICAST_IF = 76
+_V4_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
 _NO_IDENT = (0, False, False, False)  # the filter key of a socket without an ident
 
 _RECV_SIZE = 65535 + 60  # the largest IPv4 datagram plus slack
@@ -103,6 +115,32 @@ _MAX_QUEUED_REPLIES = 4096
 # One allocator per process and family space: the kernel's rover is per namespace and shared
 # by v4 and v6 (C3); a process rarely spans namespaces, and claims are per namespace anyway.
 _allocator = IdentAllocator(random.randrange(1, 0x10000))
+
+
+# Held, besides the ident's claim (backends.reserve), by a holder whose SO_REUSEADDR is 0: a
+# sharer's bind() tries the mark, and finds it taken when some holder refuses to share (C7).
+_EXCLUSIVE_PREFIX = b"\0pingsock/ident-exclusive/"
+
+
+def claim_exclusive(ident: int) -> IdentClaim | None:
+    """Mark ``ident`` as held by a socket with SO_REUSEADDR 0; None when already marked.
+    Abstract names are per network namespace and vanish with the process, like the claims."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.bind(_EXCLUSIVE_PREFIX + str(ident).encode())
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            return None
+        raise
+    return IdentClaim(ident, sock)
+
+
+def _v4_mapped(host: str) -> bool:
+    try:
+        return socket.inet_pton(socket.AF_INET6, strip_scope(host))[:12] == _V4_MAPPED_PREFIX
+    except OSError:
+        return False
 
 
 class RawPingSocket:
@@ -124,7 +162,10 @@ class RawPingSocket:
         self._state = PingSocketState(family)
         self._options = RawOptions(self._raw, family, self._state)
         self._peer_flowinfo = 0  # the flow label connect() stored (IPV6_FLOWINFO_SEND)
+        self._peer_scope = 0  # the scope getpeername() shows (M7)
         self._claim: IdentClaim | None = None
+        self._exclusive: IdentClaim | None = None  # held while bound with SO_REUSEADDR 0
+        self._source_bound = False  # the raw socket is bound to the source connect() chose
         self._replies: deque[Reply] = deque()
         self._timeout: float | None = socket.getdefaulttimeout()
         self._lock = threading.RLock()
@@ -178,7 +219,18 @@ class RawPingSocket:
 
     def _take_ident(self, ident: int) -> None:
         self._state.ident = ident
+        self._sync_exclusive()
         self._refilter()
+
+    def _sync_exclusive(self) -> None:
+        # C7: a holder with SO_REUSEADDR 0 refuses sharers, whenever it cleared the option;
+        # other processes see that as the ident's exclusive mark (backends.reserve).
+        want = bool(self._state.ident) and not self._state.reuseaddr
+        if want and self._exclusive is None:
+            self._exclusive = claim_exclusive(self._state.ident)
+        elif not want and self._exclusive is not None:
+            self._exclusive.release()
+            self._exclusive = None
 
     def _refilter(self) -> None:
         """Attach the filter of the current state: this ident's replies and the errors the
@@ -228,6 +280,7 @@ class RawPingSocket:
             self._claim.release()
             self._claim = None
         self._state.ident = 0
+        self._sync_exclusive()
 
     # -- addresses -------------------------------------------------------------------------
 
@@ -243,17 +296,24 @@ class RawPingSocket:
             raise os_error(errno.ENOTCONN)  # inet_getname(): no peer, or peer port 0
         # inet6_getname(): the connect() flow label is shown with IPV6_FLOWINFO_SEND.
         flowinfo = self._peer_flowinfo if self._options.sndflow else 0
-        return self._address(*self._state.peer, flowinfo)
+        host, port = self._state.peer
+        if self._v6:
+            return (host, port, flowinfo, self._peer_scope)
+        return (host, port)
 
     def bind(self, address: Address, /) -> None:
         host, port = str(address[0]), int(address[1])
         with self._lock:
-            check_bind_address(self.family, host, self._options)
+            scope = int(address[3]) if self._v6 and len(address) > 3 else 0
+            check_bind_address(self.family, host, self._options, scope)
             if self._state.ident:
                 raise os_error(errno.EINVAL)  # C5: address checked first, then "already bound"
             if host not in ("", "0.0.0.0", "::"):
                 # The raw socket filters on the destination itself once bound (raw_v4_match).
-                self._raw.bind(self._address(host, 0))
+                if scope:
+                    self._raw.bind((host, 0, 0, scope))  # a scoped address binds the device
+                else:
+                    self._raw.bind(self._address(host, 0))
                 self._state.local = host
                 self._state.addr_locked = True  # SOCK_BINDADDR_LOCK: disconnect keeps it
             if port == 0:
@@ -264,9 +324,20 @@ class RawPingSocket:
                 except IdentsExhausted:
                     raise os_error(errno.EADDRINUSE) from None
                 return
+            # ping_get_port(): N is in use when held and either side has SO_REUSEADDR 0.
+            # The kernel's own ping sockets are in /proc/net/icmp; their SO_REUSEADDR is not
+            # known, so they refuse only a socket with SO_REUSEADDR 0.
             claim = claim_ident(port)
-            if claim is None and not self._state.reuseaddr:
+            if (claim is None or port in kernel_held_idents()) and not self._state.reuseaddr:
+                if claim is not None:
+                    claim.release()
                 raise os_error(errno.EADDRINUSE)
+            probe = claim_exclusive(port)
+            if probe is None:  # a holder with SO_REUSEADDR 0
+                if claim is not None:
+                    claim.release()
+                raise os_error(errno.EADDRINUSE)
+            probe.release()
             self._claim = claim
             self._take_ident(port)
             self._state.bind_locked = True
@@ -274,16 +345,33 @@ class RawPingSocket:
     def connect(self, address: Address, /) -> None:
         with self._lock:
             self._autobind()  # C2: connect autobinds before its own checks
-            local, peer = route_probe(self.family, address, self._state.local, self._options)
+            if self._v6 and self._options.v6only and _v4_mapped(str(address[0])):
+                raise os_error(errno.ENETUNREACH)  # ip6_datagram_connect(): a v4-mapped peer
+            local, peer, scope = route_probe(self.family, address, self._state.local, self._options)
             self._pump()  # what arrived so far met an unconnected socket
             try:
                 if not self._state.local:
                     self._state.local = local
+                    self._bind_source(local)
                 self._state.peer = (peer, int(address[1]))
                 self._peer_flowinfo = self._options.peer_flowinfo(address)
+                self._peer_scope = scope
                 self._refilter()
             finally:
                 self._update_readiness()
+
+    def _bind_source(self, local: str) -> None:
+        # ip4_datagram_connect() keeps the source it chose in inet_saddr: later sends leave
+        # from it, also after a re-connect to a peer another route serves (D2). A raw socket
+        # bound to it does the same (raw_bind() may be repeated); a scoped address stays
+        # unbound (its scope would have to be given).
+        if "%" in local:
+            return
+        try:
+            self._raw.bind(self._address(local, 0))
+        except OSError:
+            return
+        self._source_bound = True
 
     def disconnect(self) -> None:
         """``connect(AF_UNSPEC)``; idempotent (the CVE-2015-3636 lesson, spec C10)."""
@@ -293,6 +381,11 @@ class RawPingSocket:
                 if self._state.disconnect() and self._claim is not None:
                     self._claim.release()
                     self._claim = None
+                self._sync_exclusive()
+                if self._source_bound and not self._state.local:
+                    self._source_bound = False
+                    with contextlib.suppress(OSError):
+                        self._raw.bind(self._address("::" if self._v6 else "0.0.0.0", 0))
                 self._refilter()
             finally:
                 self._update_readiness()
@@ -307,6 +400,7 @@ class RawPingSocket:
                 self._pump()
             try:
                 self._options.set(level, option, value)
+                self._sync_exclusive()
                 self._refilter()
             finally:
                 self._update_readiness()
@@ -390,6 +484,8 @@ class RawPingSocket:
             address_family=destination_family,
             connected=self._state.connected,
         )
+        if self._v6:
+            self._check_v6_destination(address)
         if address is None:
             assert self._state.peer is not None
             address = self._address(self._state.peer[0], 0, self._peer_flowinfo)
@@ -401,7 +497,14 @@ class RawPingSocket:
         if pending:
             raise os_error(pending)  # J5/J6: the datagram is dropped
         anc = list(ancdata)
+        if self._v6:
+            anc = self._without_pktinfo(anc, address)
         flags &= ~linux.MSG_DONTWAIT
+        # E5: ping_v4_sendmsg()/ping_v6_sendmsg() push every datagram (MSG_MORE does not cork,
+        # the raw socket's would), and the v6 one never looks at MSG_PROBE (rawv6 does).
+        flags &= ~_MSG_MORE
+        if self._v6:
+            flags &= ~_MSG_PROBE
 
         def send() -> None:
             self._raw.sendmsg([wire], anc, flags, address)
@@ -414,6 +517,58 @@ class RawPingSocket:
                 raise
             if not queue_local_error(self._raw, self._options, self._state, send, message):
                 raise
+
+    def _without_pktinfo(self, anc: AncData, address: Address) -> AncData:
+        # M9: ping_v6_sendmsg() validates an IPV6_PKTINFO cmsg (ip6_datagram_send_ctl(): a
+        # non-local source is EINVAL) and then builds its flow afresh, from the socket's own
+        # source; extension headers are validated too (EPERM without the privilege) and then
+        # dropped (ipc6.opt = NULL). A UDP socket runs the same validation; MSG_PROBE keeps
+        # it from sending.
+        info = [c for c in anc if c[0] == linux.SOL_IPV6 and c[1] in _VALIDATED_AND_DROPPED]
+        if not info:
+            return anc
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            apply_options(probe, self._options.route, ROUTE_OPTIONS)
+            try:
+                scope = int(address[3]) if len(address) > 3 else 0
+                if not scope and self._state.peer and address[0] == self._state.peer[0]:
+                    scope = self._peer_scope
+                flowinfo = int(address[2]) if len(address) > 2 else 0
+                destination = (address[0], PROBE_PORT, flowinfo, scope)
+                probe.sendmsg([b""], info, _MSG_PROBE, destination)
+            except OSError as exc:
+                if exc.errno in (errno.EINVAL, errno.EPERM):
+                    raise
+        return [c for c in anc if c not in info]
+
+    def _check_v6_destination(self, address: Address | None) -> None:
+        # ping_v6_sendmsg() (M5, M1): EINVAL for a v4-mapped destination, for one that needs a
+        # scope when no interface is known, and for a scope other than the bound device.
+        bound = self._raw.getsockopt(linux.SOL_SOCKET, _SO_BINDTOIFINDEX)
+        if address is None:
+            assert self._state.peer is not None
+            host, oif = self._state.peer[0], bound or self._peer_scope
+        else:
+            host = strip_scope(str(address[0]))
+            oif = 0
+        try:
+            raw = socket.inet_pton(socket.AF_INET6, host)
+        except OSError:
+            return  # a name: the raw socket's own resolution and errors
+        scoped = needs_scope_id(raw)
+        if address is not None and scoped and len(address) > 3:
+            oif = int(address[3])
+        if not oif:
+            oif = bound
+        if not oif:
+            option = _IPV6_MULTICAST_IF if raw[0] == 0xFF else _IPV6_UNICAST_IF
+            oif = self._raw.getsockopt(linux.SOL_IPV6, option)
+        if (
+            (scoped and not oif)
+            or raw[:12] == _V4_MAPPED_PREFIX
+            or (oif and bound and oif != bound)
+        ):
+            raise os_error(errno.EINVAL)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -430,6 +585,9 @@ class RawPingSocket:
         if bufsize < 0:
             raise ValueError("negative buffer size in recvmsg()")
         if flags & linux.MSG_OOB:
+            if self._timeout:
+                # With a timeout the stdlib waits for readability before it calls recv().
+                self._until_ready(self._readable, True)
             raise os_error(errno.EOPNOTSUPP)  # G4
         if flags & linux.MSG_ERRQUEUE:
             # G4: an empty error queue is EAGAIN at once; the kernel never waits for one.
@@ -493,6 +651,15 @@ class RawPingSocket:
                 return error_queue_read(entry, self._options, bufsize, ancbufsize)
             finally:
                 self._update_readiness()
+
+    def _readable(self) -> bool | None:
+        with self._lock:
+            try:
+                self._pump()
+            finally:
+                self._update_readiness()
+            state = self._state
+            return True if self._replies or state.errors or state.sk_err else None
 
     def _update_readiness(self) -> None:
         """Keep the eventfd of ``fileno()`` readable exactly while the Python queues hold a

@@ -41,12 +41,16 @@ __all__ = [
 _LOCAL_ERROR_READS = 64  # bounds the error-queue scan of read_local_error()
 
 
+_SO_BINDTOIFINDEX = 62
+
+
 def _sockaddr(family: int, host: str, port: int) -> Address:
     return (host, port, 0, 0) if family == linux.AF_INET6 else (host, port)
 
 
-def check_bind_address(family: int, host: str, options: RawOptions) -> None:
-    """Raise the kernel's errno if a ping socket may not bind ``host`` (C6, M6).
+def check_bind_address(family: int, host: str, options: RawOptions, scope: int = 0) -> None:
+    """Raise the kernel's errno if a ping socket may not bind ``host`` (C6, M6); ``scope`` is
+    the v6 ``sin6_scope_id``.
 
     A UDP socket's bind() runs the same locality checks (with IP_FREEBIND and the bound
     device); the ping socket adds its own refusals of multicast and broadcast addresses.
@@ -60,13 +64,26 @@ def check_bind_address(family: int, host: str, options: RawOptions) -> None:
     # Multicast and the limited broadcast are never bindable on a ping socket (EINVAL for v6),
     # while a UDP socket would accept them.
     if family == linux.AF_INET6:
-        if address[0] == 0xFF:
+        # ping_check_bind_addr(): not unicast, or v4-mapped, is EINVAL; then a scope naming
+        # no interface is ENODEV; the address must be on the scope's interface (M6).
+        if address[0] == 0xFF or address[:12] == b"\0" * 10 + b"\xff\xff":
             raise os_error(errno.EINVAL)
+        if scope:
+            try:
+                socket.if_indextoname(scope)
+            except OSError:
+                raise os_error(errno.ENODEV) from None
     elif address[0] >= 224 or address == b"\xff\xff\xff\xff":
         raise os_error(errno.EADDRNOTAVAIL)
     with socket.socket(family, socket.SOCK_DGRAM) as probe:
         apply_options(probe, options.route, BIND_OPTIONS)
-        probe.bind(_sockaddr(family, host, 0))
+        if scope:
+            # The UDP bind looks for the address on the bound device, as the ping socket
+            # looks on the scope's.
+            probe.setsockopt(linux.SOL_SOCKET, _SO_BINDTOIFINDEX, scope)
+            probe.bind((host, 0, 0, scope))
+        else:
+            probe.bind(_sockaddr(family, host, 0))
     if family == linux.AF_INET and _is_broadcast(host, options):
         # ping_check_bind_addr(): RTN_BROADCAST is refused even with IP_FREEBIND, while a UDP
         # socket may bind a subnet broadcast address.
@@ -87,8 +104,9 @@ def _is_broadcast(host: str, options: RawOptions) -> bool:
 
 def route_probe(
     family: int, address: Address, local: str | None, options: RawOptions
-) -> tuple[str, str]:
-    """(local address, peer address) of a ``connect()`` to ``address``, or the kernel's errno.
+) -> tuple[str, str, int]:
+    """(local address, peer address, peer scope) of a ``connect()`` to ``address``, or the
+    kernel's errno; the scope is what ``inet6_getname()`` shows for the peer (M7), else 0.
 
     ``ip4_datagram_connect()`` (and the v6 one) is what the ping socket runs too: same route
     lookup, same errnos (D2: ENETUNREACH, EHOSTUNREACH, EACCES, EINVAL). A UDP socket
@@ -100,7 +118,9 @@ def route_probe(
         if local:
             probe.bind(_sockaddr(family, local, 0))
         probe.connect((address[0], int(address[1]) or PROBE_PORT, *address[2:]))
-        return str(probe.getsockname()[0]), str(probe.getpeername()[0])
+        peer = probe.getpeername()
+        scope = int(peer[3]) if family == linux.AF_INET6 else 0
+        return str(probe.getsockname()[0]), str(peer[0]), scope
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,11 +41,19 @@ _IP_UNICAST_IF = 50
 _IPV6_MULTICAST_IF = 17
 _IPV6_UNICAST_IF = 76
 _IPV6_FREEBIND = 78
+_IP_ROUTER_ALERT = 5
+_IP_NODEFRAG = 22
+_IP_PROTOCOL = 52
+_IPV6_HDRINCL = 36
+_SO_LOCK_FILTER = 44
 PROBE_PORT = 1025  # the port a UDP routing probe connects to (iputils' probe uses it too)
 
 # Options the emulation answers itself rather than passing to the raw socket.
 REFUSED_SET = {
     (linux.SOL_IP, linux.IP_HDRINCL): errno.ENOPROTOOPT,  # L9
+    (linux.SOL_IP, _IP_ROUTER_ALERT): errno.EINVAL,  # L9: ip_ra_control() wants SOCK_RAW
+    (linux.SOL_IP, _IP_NODEFRAG): errno.ENOPROTOOPT,  # L9: a raw socket's option
+    (linux.SOL_IPV6, _IPV6_HDRINCL): errno.ENOPROTOOPT,  # M8
     (linux.SOL_RAW, linux.ICMP_FILTER): errno.ENOPROTOOPT,  # L9
     (linux.SOL_IPV6, linux.IPV6_CHECKSUM): errno.ENOPROTOOPT,  # M8
     (linux.SOL_ICMPV6, linux.ICMPV6_FILTER): errno.ENOPROTOOPT,  # M8
@@ -55,6 +63,7 @@ REFUSED_SET = {
 REFUSED_GET = {
     (linux.SOL_RAW, linux.ICMP_FILTER): errno.EOPNOTSUPP,  # L9
     (linux.SOL_IPV6, linux.IPV6_CHECKSUM): errno.ENOPROTOOPT,
+    (linux.SOL_IPV6, _IPV6_HDRINCL): errno.ENOPROTOOPT,  # M8
     (linux.SOL_ICMPV6, linux.ICMPV6_FILTER): errno.ENOPROTOOPT,
 }
 # Options that shape the route lookup of connect() (ip4_datagram_connect() and the v6 one):
@@ -121,7 +130,11 @@ class RawOptions:
         )
         self.route: dict[tuple[int, int], int | bytes] = {}  # what probes copy
         self.sndflow = False  # IPV6_FLOWINFO_SEND: addresses carry flow information (G2)
+        self.lock_filter = False  # SO_LOCK_FILTER: the user's; the raw socket's filter stays free
+        self.v6only = self.v6  # ping_init_sock() sets IPV6_V6ONLY (M1); the raw socket's is 0
         self._user_v6: dict[int, bool] = {}
+        # raw_recv: reply destinations known to be (or not to be) broadcast -> (yes, until).
+        self.broadcast_cache: dict[bytes, tuple[bool, float]] = {}
         self._shadow_socket: socket.socket | None = None
         if self.v6:
             for option in _INTERNAL_V6:
@@ -158,6 +171,22 @@ class RawOptions:
         if self.v6 and level == linux.SOL_IP:
             self._shadow().setsockopt(level, option, value)
             return
+        if key == (linux.SOL_SOCKET, _SO_LOCK_FILTER):
+            # sock_setsockopt(): a locked filter cannot be unlocked (EPERM). Kept here: on the
+            # raw socket it would lock the emulation's own filter (L9).
+            if isinstance(value, bytes) and len(value) < 4:
+                raise os_error(errno.EINVAL)
+            locked = as_int(value) != 0
+            if self.lock_filter and not locked:
+                raise os_error(errno.EPERM)
+            self.lock_filter = locked
+            return
+        if self.v6 and key == (linux.SOL_IPV6, linux.IPV6_V6ONLY):
+            # do_ipv6_setsockopt(): EINVAL once bound (inet_num: the ident), or too short.
+            if (isinstance(value, bytes) and len(value) < 4) or self._state.ident:
+                raise os_error(errno.EINVAL)
+            self.v6only = as_int(value) != 0
+            return
         if level == linux.SOL_IPV6 and option in self._user_v6:
             self._raw.setsockopt(level, option, value)  # validates like the kernel
             self._raw.setsockopt(level, option, 1)  # ... and stays on internally
@@ -184,6 +213,12 @@ class RawOptions:
             value = socket.SOCK_DGRAM
         elif key == (linux.SOL_SOCKET, linux.SO_REUSEADDR):
             value = int(self._state.reuseaddr)
+        elif self.v6 and key == (linux.SOL_IPV6, linux.IPV6_V6ONLY):
+            value = int(self.v6only)
+        elif key == (linux.SOL_SOCKET, _SO_LOCK_FILTER):
+            value = int(self.lock_filter)
+        elif key == (linux.SOL_IP, _IP_PROTOCOL):
+            value = self._state.ident  # inet_num: the ident on a ping socket (L9)
         elif key == (self.level, self.recverr_option):
             value = int(self._state.recverr)
         elif level == linux.SOL_IPV6 and option in self._user_v6:

@@ -9,8 +9,10 @@ sizes of a ``recvmsg()`` call.
 
 from __future__ import annotations
 
+import errno
 import functools
 import socket
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -23,7 +25,13 @@ from pingsock.emulation.ancillary import (
     needs_scope_id,
     ping_ancillary,
 )
-from pingsock.emulation.demux import Delivery, ErrorArrival, classify_icmp6, classify_ipv4
+from pingsock.emulation.demux import (
+    Delivery,
+    ErrorArrival,
+    classify_icmp6,
+    classify_ipv4,
+    ipv4_text,
+)
 from pingsock.emulation.icmp_errors import (
     ICMP4_DEST_UNREACH,
     ICMP4_ERROR_TYPES,
@@ -67,6 +75,32 @@ class IcmpError:
     scope_id: int
 
 
+_BROADCAST_CACHE_SECONDS = 1.0
+_BROADCAST_CACHE_SIZE = 256
+
+
+def _broadcast_destination(options: RawOptions, destination: bytes) -> bool:
+    """Whether an echo reply's destination is a (subnet) broadcast address: ``icmp_rcv()``
+    drops those (H2, RTCF_BROADCAST of the input route). Only the routing table knows a
+    subnet broadcast; a UDP connect() to one without SO_BROADCAST is EACCES. Cached briefly
+    per socket (the answer depends on the namespace's addresses)."""
+    now = time.monotonic()
+    cache = options.broadcast_cache
+    known = cache.get(destination)
+    if known is not None and known[1] > now:
+        return known[0]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((ipv4_text(destination), 1025))
+            broadcast = False
+        except OSError as exc:
+            broadcast = exc.errno == errno.EACCES
+    if len(cache) >= _BROADCAST_CACHE_SIZE:
+        cache.clear()
+    cache[destination] = (broadcast, now + _BROADCAST_CACHE_SECONDS)
+    return broadcast
+
+
 def translate(
     packet: bytes,
     anc: AncData,
@@ -89,6 +123,8 @@ def translate(
         )
     else:
         verdict = classify_ipv4(packet, ident, packed(family, local))
+        if isinstance(verdict, Delivery) and _broadcast_destination(options, packet[16:20]):
+            return None
     if verdict is None:
         return None
     shown = ping_ancillary(family, anc, options.hidden_cmsgs)
@@ -171,6 +207,10 @@ def truncate(
     for level, kind, data in anc:
         space = socket.CMSG_SPACE(len(data))
         if used + socket.CMSG_LEN(len(data)) > ancbufsize:
+            # put_cmsg(): with room for the header, the cmsg is written cut to the room left.
+            room = ancbufsize - used - socket.CMSG_LEN(0)
+            if room >= 0:
+                kept.append((level, kind, data[:room]))
             flags |= linux.MSG_CTRUNC
             break
         kept.append((level, kind, data))
