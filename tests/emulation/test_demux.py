@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pingsock.emulation.demux import Delivery, ErrorArrival, classify_icmp6, classify_ipv4
 
-from .packets import echo4, echo6, error4, error6, icmp4, ipv4
+from .packets import echo4, echo6, error4, error6, icmp4, ipv4, ipv6_header
 
 IDENT = 0x1234
 ME = "198.51.100.1"
@@ -143,3 +143,25 @@ def test_v6_bound_address_checked_when_the_destination_is_known() -> None:
 def test_arbitrary_bytes_never_raise(data: bytes, ident: int) -> None:
     classify_ipv4(data, ident)
     classify_icmp6(data, "::1", ident)
+
+
+def _fragmented_error6(quoted_echo: bytes, fragment_offset: int) -> bytes:
+    """A Packet Too Big quoting a fragment: IPv6 header, Fragment header, then the echo."""
+    src = bytes.fromhex("20010db8000100000000000000000001")
+    dst = bytes.fromhex("20010db8000200000000000000000001")
+    fragment = struct.pack("!BBHI", 58, 0, (fragment_offset << 3) | 1, 0x1234)
+    inner = ipv6_header(src, dst, 8 + len(quoted_echo), next_header=44) + fragment + quoted_echo
+    return bytes([2, 0, 0, 0]) + struct.pack("!I", 1280) + inner
+
+
+def test_an_error_about_the_first_fragment_skips_the_fragment_header() -> None:
+    # icmpv6_notify() walks past the Fragment header (spec M11).
+    quoted = echo6(128, 77, 1)
+    verdict = classify_icmp6(_fragmented_error6(quoted, 0), "2001:db8:1::fe", 77)
+    assert isinstance(verdict, ErrorArrival)
+    assert (verdict.info, verdict.quoted) == (1280, quoted)
+    assert classify_icmp6(_fragmented_error6(quoted, 0), "2001:db8:1::fe", 78) is None
+
+
+def test_an_error_about_a_later_fragment_quotes_no_echo_header() -> None:
+    assert classify_icmp6(_fragmented_error6(echo6(128, 77, 1), 185), "2001:db8::1", 77) is None

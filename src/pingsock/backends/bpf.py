@@ -168,7 +168,23 @@ def ident_program_v6(ident: int, errors: ErrorCodes | None = None) -> list[Insn]
             *blocks,
             ("label", "error"),
             (_LD | _B | _ABS, 8 + 6),  # quoted IPv6 next header
+            (jeq, 58, "plain", None),
+            # A first fragment: icmpv6_notify() skips the Fragment header (spec M11).
+            (jeq, 44, None, "drop"),
+            (_LD | _B | _ABS, 8 + 40),  # the Fragment header's next header
             (jeq, 58, None, "drop"),
+            (_LD | _H | _ABS, 8 + 42),  # fragment offset (13 bits) and flags
+            (_ALU | _AND | _K, 0xFFF8),
+            (jeq, 0, None, "drop"),
+            (_LD | _B | _ABS, 8 + 48),  # quoted ICMPv6 type, after the Fragment header
+            (jeq, 128, "fragment_quoted", None),
+            (jeq, 160, "fragment_quoted", "drop"),
+            ("label", "fragment_quoted"),
+            (_LD | _B | _ABS, 8 + 48 + 1),
+            (jeq, 0, None, "drop"),
+            (_LD | _H | _ABS, 8 + 48 + 4),
+            (jeq, ident, "accept", "drop"),
+            ("label", "plain"),
             (_LD | _B | _ABS, 8 + 40),  # quoted ICMPv6 type
             (jeq, 128, "quoted", None),
             (jeq, 160, "quoted", "drop"),

@@ -37,6 +37,7 @@ _REPLY6 = frozenset({129, 161})
 _REQUEST4 = frozenset({8, 42})
 _REQUEST6 = frozenset({128, 160})
 _IPPROTO_ICMP = 1
+_IPPROTO_FRAGMENT = 44  # IPv6 Fragment header (RFC 8200 section 4.5)
 _IPPROTO_ICMPV6 = 58
 _IPV6_HEADER = 40
 
@@ -154,9 +155,16 @@ def classify_icmp6(
     if icmp_type not in ICMP6_ERROR_TYPES:
         return None
     inner = message[8:]
-    if len(inner) < _IPV6_HEADER + 8 or inner[6] != _IPPROTO_ICMPV6:
+    offset, next_header = _IPV6_HEADER, inner[6] if len(inner) > 6 else -1
+    if next_header == _IPPROTO_FRAGMENT and len(inner) >= offset + 8:
+        # icmpv6_notify() skips extension headers: an error about the first fragment of a
+        # large echo still reaches the socket (M11). Later fragments quote no ICMP header.
+        if _U16.unpack_from(inner, offset + 2)[0] & 0xFFF8:
+            return None
+        offset, next_header = offset + 8, inner[offset]
+    if len(inner) < offset + 8 or next_header != _IPPROTO_ICMPV6:
         return None
-    quoted = inner[_IPV6_HEADER:]
+    quoted = inner[offset:]
     if quoted[0] not in _REQUEST6 or quoted[1] != 0 or _U16.unpack_from(quoted, 4)[0] != ident:
         return None
     verdict = icmp6_error_verdict(icmp_type, message[1])
