@@ -25,6 +25,7 @@ PURE = [
     PACKAGE / "cli" / "cparse.py",
     PACKAGE / "cli" / "nodeinfo.py",
     PACKAGE / "cli" / "json_lines.py",
+    PACKAGE / "cli" / "json_values.py",
 ]
 FORBIDDEN = {"socket", "select", "selectors", "asyncio", "os", "time", "subprocess", "ctypes"}
 

@@ -64,86 +64,33 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import random
 import socket
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, overload
+from collections.abc import Iterable
+from typing import Any, overload
 
 from pingsock import linux
 from pingsock.backends import bpf
 from pingsock.backends.base import Address, AncData
 from pingsock.backends.kernel import protocol_for
-from pingsock.backends.raw_kernel import check_bind_address, queue_local_error, route_probe
-from pingsock.backends.raw_options import PROBE_PORT, ROUTE_OPTIONS, RawOptions, apply_options
-from pingsock.backends.raw_ready import Readiness, internal_socket, wait_readable
-from pingsock.backends.raw_recv import (
-    Reply,
-    acted_on_errors,
-    error_queue_read,
-    strip_scope,
-    translate,
-    truncate,
-)
-from pingsock.backends.reserve import IdentClaim, claim_ident, kernel_held_idents
-from pingsock.emulation.ancillary import needs_scope_id
-from pingsock.emulation.idents import IdentAllocator, IdentsExhausted
+from pingsock.backends.raw_idents import NO_IDENT, IdentHolder, claim_port
+from pingsock.backends.raw_kernel import check_bind_address, route_probe
+from pingsock.backends.raw_options import RawOptions
+from pingsock.backends.raw_queues import ReceiveQueues
+from pingsock.backends.raw_ready import Readiness, internal_socket
+from pingsock.backends.raw_recv import Reply
+from pingsock.backends.raw_send import destination, transmit, v4_mapped
+from pingsock.backends.reserve import IdentClaim
+from pingsock.emulation.idents import IdentsExhausted
 from pingsock.emulation.oserror import os_error
 from pingsock.emulation.state import PingSocketState
-from pingsock.emulation.validate import check_send, rewrite_echo
+from pingsock.emulation.validate import rewrite_echo
 
 __all__ = ["RawPingSocket"]
 
-_T = TypeVar("_T")
-_SO_BINDTOIFINDEX = 62
-_MSG_PROBE = 0x10
-# IPV6_PKTINFO, and the extension headers: 2292 HOPOPTS, DSTOPTS, RTHDR, PKTOPTIONS, then
-# HOPOPTS, RTHDRDSTOPTS, RTHDR, DSTOPTS.
-_VALIDATED_AND_DROPPED = frozenset({linux.IPV6_PKTINFO, 3, 4, 5, 6, 54, 55, 57, 59})
-_MSG_MORE = 0x8000
-_IPV6_MULTICAST_IF = 17
-_IPV6_UNICAST_IF = 76
-_V4_MAPPED_PREFIX = b"\0" * 10 + b"\xff\xff"
-_NO_IDENT = (0, False, False, False)  # the filter key of a socket without an ident
 
-_RECV_SIZE = 65535 + 60  # the largest IPv4 datagram plus slack
-_INTERNAL_ANC = 1024
-_MAX_QUEUED_REPLIES = 4096
-
-# One allocator per process and family space: the kernel's rover is per namespace and shared
-# by v4 and v6 (C3); a process rarely spans namespaces, and claims are per namespace anyway.
-_allocator = IdentAllocator(random.randrange(1, 0x10000))
-
-
-# Held, besides the ident's claim (backends.reserve), by a holder whose SO_REUSEADDR is 0: a
-# sharer's bind() tries the mark, and finds it taken when some holder refuses to share (C7).
-_EXCLUSIVE_PREFIX = b"\0pingsock/ident-exclusive/"
-
-
-def claim_exclusive(ident: int) -> IdentClaim | None:
-    """Mark ``ident`` as held by a socket with SO_REUSEADDR 0; None when already marked.
-    Abstract names are per network namespace and vanish with the process, like the claims."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-    try:
-        sock.bind(_EXCLUSIVE_PREFIX + str(ident).encode())
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            return None
-        raise
-    return IdentClaim(ident, sock)
-
-
-def _v4_mapped(host: str) -> bool:
-    try:
-        return socket.inet_pton(socket.AF_INET6, strip_scope(host))[:12] == _V4_MAPPED_PREFIX
-    except OSError:
-        return False
-
-
-class RawPingSocket:
+class RawPingSocket(IdentHolder, ReceiveQueues):
     """A ping socket served by a raw socket; see the module docstring."""
 
     backend = "raw"
@@ -155,7 +102,7 @@ class RawPingSocket:
         self._raw = internal_socket(family, socket.SOCK_RAW, self.proto)
         self._raw.setblocking(False)
         bpf.attach_filter(self._raw, bpf.drop_all_program())
-        self._filter_key = _NO_IDENT  # what the attached filter was built for
+        self._filter_key = NO_IDENT  # what the attached filter was built for
         self._discard_queued()
         self._readiness = Readiness(self._raw.fileno())  # fileno(): see backends.raw_ready
         self._v6 = family == socket.AF_INET6
@@ -207,81 +154,6 @@ class RawPingSocket:
             f"ident={self._state.ident}>"
         )
 
-    # -- idents ----------------------------------------------------------------------------
-
-    def _discard_queued(self) -> None:
-        # Packets that raced in before the filter was attached (bounded: the queue is finite).
-        for _ in range(10_000):
-            try:
-                self._raw.recv(1, socket.MSG_DONTWAIT)
-            except (BlockingIOError, InterruptedError):
-                return
-
-    def _take_ident(self, ident: int) -> None:
-        self._state.ident = ident
-        self._sync_exclusive()
-        self._refilter()
-
-    def _sync_exclusive(self) -> None:
-        # C7: a holder with SO_REUSEADDR 0 refuses sharers, whenever it cleared the option;
-        # other processes see that as the ident's exclusive mark (backends.reserve).
-        want = bool(self._state.ident) and not self._state.reuseaddr
-        if want and self._exclusive is None:
-            self._exclusive = claim_exclusive(self._state.ident)
-        elif not want and self._exclusive is not None:
-            self._exclusive.release()
-            self._exclusive = None
-
-    def _refilter(self) -> None:
-        """Attach the filter of the current state: this ident's replies and the errors the
-        state acts on (``raw_recv.acted_on_errors()``); nothing without an ident."""
-        state = self._state
-        pmtudisc_dont = state.pmtudisc == linux.IP_PMTUDISC_DONT
-        key = (state.ident, state.recverr, state.connected, pmtudisc_dont)
-        if not state.ident:
-            key = _NO_IDENT
-        if key == self._filter_key:
-            return
-        if key == _NO_IDENT:
-            program = bpf.drop_all_program()
-        else:
-            errors = acted_on_errors(self.family, *key[1:])
-            ident_program = bpf.ident_program_v6 if self._v6 else bpf.ident_program_v4
-            program = ident_program(state.ident, errors)
-        bpf.attach_filter(self._raw, program)
-        self._filter_key = key
-
-    def _allocate(self) -> int:
-        held = kernel_held_idents()
-
-        def try_take(candidate: int) -> bool:
-            if candidate in held:
-                return False
-            claim = claim_ident(candidate)
-            if claim is None:
-                return False
-            self._claim = claim
-            return True
-
-        return _allocator.allocate(try_take)
-
-    def _autobind(self) -> None:
-        # inet_send_prepare()/inet_autobind(): the first send or connect picks an ident, before
-        # any validation (C2); exhaustion is EAGAIN (C9).
-        if self._state.ident:
-            return
-        try:
-            self._take_ident(self._allocate())
-        except IdentsExhausted:
-            raise os_error(errno.EAGAIN) from None
-
-    def _release_ident(self) -> None:
-        if self._claim is not None:
-            self._claim.release()
-            self._claim = None
-        self._state.ident = 0
-        self._sync_exclusive()
-
     # -- addresses -------------------------------------------------------------------------
 
     def _address(self, host: str, port: int, flowinfo: int = 0) -> Address:
@@ -324,28 +196,14 @@ class RawPingSocket:
                 except IdentsExhausted:
                     raise os_error(errno.EADDRINUSE) from None
                 return
-            # ping_get_port(): N is in use when held and either side has SO_REUSEADDR 0.
-            # The kernel's own ping sockets are in /proc/net/icmp; their SO_REUSEADDR is not
-            # known, so they refuse only a socket with SO_REUSEADDR 0.
-            claim = claim_ident(port)
-            if (claim is None or port in kernel_held_idents()) and not self._state.reuseaddr:
-                if claim is not None:
-                    claim.release()
-                raise os_error(errno.EADDRINUSE)
-            probe = claim_exclusive(port)
-            if probe is None:  # a holder with SO_REUSEADDR 0
-                if claim is not None:
-                    claim.release()
-                raise os_error(errno.EADDRINUSE)
-            probe.release()
-            self._claim = claim
+            self._claim = claim_port(port, self._state.reuseaddr)
             self._take_ident(port)
             self._state.bind_locked = True
 
     def connect(self, address: Address, /) -> None:
         with self._lock:
             self._autobind()  # C2: connect autobinds before its own checks
-            if self._v6 and self._options.v6only and _v4_mapped(str(address[0])):
+            if self._v6 and self._options.v6only and v4_mapped(str(address[0])):
                 raise os_error(errno.ENETUNREACH)  # ip6_datagram_connect(): a v4-mapped peer
             local, peer, scope = route_probe(self.family, address, self._state.local, self._options)
             self._pump()  # what arrived so far met an unconnected socket
@@ -476,99 +334,17 @@ class RawPingSocket:
         address: Address | None,
     ) -> None:
         self._autobind()
-        destination_family = None if address is None else self.family
-        check_send(
-            self.family,
-            message,
-            flags,
-            address_family=destination_family,
-            connected=self._state.connected,
-        )
-        if self._v6:
-            self._check_v6_destination(address)
-        if address is None:
-            assert self._state.peer is not None
-            address = self._address(self._state.peer[0], 0, self._peer_flowinfo)
-        else:
-            address = (address[0], 0, *address[2:])
+        peer = (self._peer_flowinfo, self._peer_scope)
+        to = destination(self._raw, self._state, message, flags, address=address, peer=peer)
         wire = rewrite_echo(self.family, message, self._state.ident)
         self._pump()
         pending = self._state.take_pending_error()
         if pending:
             raise os_error(pending)  # J5/J6: the datagram is dropped
-        anc = list(ancdata)
-        if self._v6:
-            anc = self._without_pktinfo(anc, address)
-        flags &= ~linux.MSG_DONTWAIT
-        # E5: ping_v4_sendmsg()/ping_v6_sendmsg() push every datagram (MSG_MORE does not cork,
-        # the raw socket's would), and the v6 one never looks at MSG_PROBE (rawv6 does).
-        flags &= ~_MSG_MORE
-        if self._v6:
-            flags &= ~_MSG_PROBE
-
-        def send() -> None:
-            self._raw.sendmsg([wire], anc, flags, address)
-
-        try:
-            send()
-        except OSError as exc:
-            # F2/M12: with RECVERR the kernel also queues a LOCAL error (ee_info = MTU).
-            if exc.errno != errno.EMSGSIZE or not self._state.recverr:
-                raise
-            if not queue_local_error(self._raw, self._options, self._state, send, message):
-                raise
-
-    def _without_pktinfo(self, anc: AncData, address: Address) -> AncData:
-        # M9: ping_v6_sendmsg() validates an IPV6_PKTINFO cmsg (ip6_datagram_send_ctl(): a
-        # non-local source is EINVAL) and then builds its flow afresh, from the socket's own
-        # source; extension headers are validated too (EPERM without the privilege) and then
-        # dropped (ipc6.opt = NULL). A UDP socket runs the same validation; MSG_PROBE keeps
-        # it from sending.
-        info = [c for c in anc if c[0] == linux.SOL_IPV6 and c[1] in _VALIDATED_AND_DROPPED]
-        if not info:
-            return anc
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
-            apply_options(probe, self._options.route, ROUTE_OPTIONS)
-            try:
-                scope = int(address[3]) if len(address) > 3 else 0
-                if not scope and self._state.peer and address[0] == self._state.peer[0]:
-                    scope = self._peer_scope
-                flowinfo = int(address[2]) if len(address) > 2 else 0
-                destination = (address[0], PROBE_PORT, flowinfo, scope)
-                probe.sendmsg([b""], info, _MSG_PROBE, destination)
-            except OSError as exc:
-                if exc.errno in (errno.EINVAL, errno.EPERM):
-                    raise
-        return [c for c in anc if c not in info]
-
-    def _check_v6_destination(self, address: Address | None) -> None:
-        # ping_v6_sendmsg() (M5, M1): EINVAL for a v4-mapped destination, for one that needs a
-        # scope when no interface is known, and for a scope other than the bound device.
-        bound = self._raw.getsockopt(linux.SOL_SOCKET, _SO_BINDTOIFINDEX)
-        if address is None:
-            assert self._state.peer is not None
-            host, oif = self._state.peer[0], bound or self._peer_scope
-        else:
-            host = strip_scope(str(address[0]))
-            oif = 0
-        try:
-            raw = socket.inet_pton(socket.AF_INET6, host)
-        except OSError:
-            return  # a name: the raw socket's own resolution and errors
-        scoped = needs_scope_id(raw)
-        if address is not None and scoped and len(address) > 3:
-            oif = int(address[3])
-        if not oif:
-            oif = bound
-        if not oif:
-            option = _IPV6_MULTICAST_IF if raw[0] == 0xFF else _IPV6_UNICAST_IF
-            oif = self._raw.getsockopt(linux.SOL_IPV6, option)
-        if (
-            (scoped and not oif)
-            or raw[:12] == _V4_MAPPED_PREFIX
-            or (oif and bound and oif != bound)
-        ):
-            raise os_error(errno.EINVAL)
+        transmit(
+            self._raw, self._options, self._state, wire, message=message, ancdata=ancdata,
+            flags=flags, address=to, peer_scope=self._peer_scope,
+        )  # fmt: skip
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -594,107 +370,3 @@ class RawPingSocket:
             return self._until_ready(lambda: self._read_error(bufsize, ancbufsize), False)
         blocking = not flags & linux.MSG_DONTWAIT
         return self._until_ready(lambda: self._read_data(bufsize, ancbufsize, flags), blocking)
-
-    def _until_ready(self, attempt: Callable[[], _T | None], blocking: bool) -> _T:
-        """Repeat ``attempt`` (None: nothing to read) as the stdlib socket repeats a read.
-
-        Without a timeout a read waits only if ``blocking``. With one, ``sock_call_ex()`` waits
-        for readiness before each try whatever the flags, and an ``EAGAIN`` becomes "timed out"
-        once the time is up; a timeout of 0 is ``EAGAIN`` at once.
-        """
-        timeout = self._timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            result = attempt()
-            if result is not None:
-                return result
-            if timeout == 0.0 or (timeout is None and not blocking):
-                raise os_error(errno.EAGAIN)
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                raise TimeoutError("timed out")
-            with self._lock:
-                if self._closed:
-                    raise os_error(errno.EBADF)  # closed by another thread meanwhile
-                # New arrivals, or (when the queues held nothing) whatever another thread
-                # reads ahead; not the eventfd while it is already readable (that would spin).
-                fds = [self._raw.fileno()]
-                if not self._readiness.pending:
-                    fds.append(self._readiness.wake_fd)
-            wait_readable(fds, deadline, now)
-
-    def _read_data(
-        self, bufsize: int, ancbufsize: int, flags: int
-    ) -> tuple[bytes, AncData, int, Address] | None:
-        with self._lock:
-            try:
-                self._pump()  # the kernel processed every arrival as it came (G5)
-                pending = self._state.take_pending_error()
-                if pending:
-                    raise os_error(pending)  # G5: a pending error before queued data
-                if not self._replies:
-                    return None
-                reply = self._replies[0] if flags & linux.MSG_PEEK else self._replies.popleft()
-                return truncate(reply.message, bufsize, reply.ancillary, ancbufsize, reply.source)
-            finally:
-                self._update_readiness()
-
-    def _read_error(
-        self, bufsize: int, ancbufsize: int
-    ) -> tuple[bytes, AncData, int, Address] | None:
-        with self._lock:
-            try:
-                self._pump()
-                entry = self._state.pop_error_entry()
-                if entry is None:
-                    return None
-                return error_queue_read(entry, self._options, bufsize, ancbufsize)
-            finally:
-                self._update_readiness()
-
-    def _readable(self) -> bool | None:
-        with self._lock:
-            try:
-                self._pump()
-            finally:
-                self._update_readiness()
-            state = self._state
-            return True if self._replies or state.errors or state.sk_err else None
-
-    def _update_readiness(self) -> None:
-        """Keep the eventfd of ``fileno()`` readable exactly while the Python queues hold a
-        reply, an error-queue entry or a pending error (G7)."""
-        if self._closed:
-            return
-        state = self._state
-        self._readiness.update(bool(self._replies or state.errors or state.sk_err))
-
-    def _pump(self) -> None:
-        """Read everything queued on the raw socket, so pending errors are known (the kernel
-        would have processed them on arrival)."""
-        for _ in range(_MAX_QUEUED_REPLIES):
-            if not self._read_one():
-                return
-
-    def _read_one(self) -> bool:
-        """Read and classify one packet; False when the raw socket had nothing."""
-        try:
-            packet, anc, _flags, source = self._raw.recvmsg(
-                _RECV_SIZE, _INTERNAL_ANC, socket.MSG_DONTWAIT
-            )
-        except (BlockingIOError, InterruptedError):
-            return False
-        result = translate(
-            packet, anc, source, ident=self._state.ident, local=self._state.local,
-            options=self._options,
-        )  # fmt: skip
-        if isinstance(result, Reply):
-            if len(self._replies) < _MAX_QUEUED_REPLIES:
-                self._replies.append(result)
-        elif result is not None:
-            error = result
-            self._state.on_icmp_error(
-                error.arrival, ancillary=error.ancillary, flowinfo=error.flowinfo,
-                scope_id=error.scope_id,
-            )  # fmt: skip
-        return True

@@ -148,14 +148,21 @@ text on stderr, and the exit status is the text mode's. In ``pingsock.cli.main``
 
 from __future__ import annotations
 
-import errno as _errno
 import json
 from typing import Any
 
 from pingsock.cli import render
 from pingsock.cli.icmp_text import icmp_error_text
+from pingsock.cli.json_values import (
+    errno_name,
+    ip_option_lists,
+    loss,
+    ms,
+    reply_time_ms,
+    timestamp,
+)
 from pingsock.events import Event, IcmpError, LocalError, NoAnswerYet, Reply
-from pingsock.stats import PingStats, c_div, elapsed_ms, ipg_us
+from pingsock.stats import PingStats, elapsed_ms, ipg_us
 
 __all__ = [
     "KEYS",
@@ -252,93 +259,6 @@ def _line(obj: dict[str, Any]) -> str:
     return json.dumps(obj, allow_nan=False) + "\n"
 
 
-def _ms(us: int) -> float:
-    """Microseconds as milliseconds: the nearest double to the exact decimal ``us/1000``."""
-    return us / 1000
-
-
-def _timestamp(at_ns: int) -> float:
-    """A CLOCK_REALTIME stamp in seconds, to the microsecond, like ``-D``'s ``[sec.usec]``."""
-    return (at_ns // 1000) / 1_000_000
-
-
-def _reply_time_ms(t_us: int) -> float:
-    """The ``time=`` value as a number: :func:`pingsock.stats.format_reply_time`'s rounding."""
-    if t_us >= 100000 - 50:
-        return float(c_div(t_us + 500, 1000))
-    if t_us >= 10000 - 5:
-        return c_div(t_us + 50, 100) / 10
-    if t_us >= 1000:
-        return c_div(t_us + 5, 10) / 100
-    return _ms(t_us)
-
-
-def _errno_name(number: int) -> str | None:
-    if not number:
-        return None
-    return _errno.errorcode.get(number, str(number))
-
-
-def _loss(stats: PingStats) -> float | None:
-    """The loss percent as the statistics print it (``%g``), None when nothing was sent."""
-    if not stats.transmitted:
-        return None
-    return float(f"{stats.loss_percent:g}")
-
-
-_IPOPT_EOL, _IPOPT_NOP, _IPOPT_RR, _IPOPT_TS = 0, 1, 7, 68
-_IPOPT_TS_TSONLY = 0
-
-
-def _ipv4(raw: bytes) -> str:
-    return ".".join(str(b) for b in raw)
-
-
-def _ip_options(
-    options: bytes,
-) -> tuple[list[str] | None, list[dict[str, str | int | None]] | None]:
-    """The record-route addresses and timestamp entries of an IPv4 options area.
-
-    Only the slots the routers filled (up to the option's pointer) are listed; the walk
-    stops, like ``pr_options``, at an end-of-list or a malformed length.
-    """
-    route: list[str] | None = None
-    stamps: list[dict[str, str | int | None]] | None = None
-    pos = 0
-    while pos < len(options):
-        kind = options[pos]
-        if kind == _IPOPT_EOL:
-            break
-        if kind == _IPOPT_NOP:
-            pos += 1
-            continue
-        if pos + 3 > len(options):
-            break
-        length, pointer = options[pos + 1], options[pos + 2]
-        if length < 3 or pos + length > len(options):
-            break
-        body = options[pos : pos + length]
-        filled = min(pointer, length + 1)  # the pointer is 1-based: the next free byte
-        if kind == _IPOPT_RR:
-            count = max(filled - 4, 0) // 4
-            route = [_ipv4(body[3 + 4 * i : 7 + 4 * i]) for i in range(count)]
-        elif kind == _IPOPT_TS and length >= 4:
-            with_address = body[3] & 0xF != _IPOPT_TS_TSONLY
-            size = 8 if with_address else 4
-            count = max(filled - 5, 0) // size
-            stamps = []
-            for i in range(count):
-                entry = body[4 + size * i : 4 + size * (i + 1)]
-                stamps.append(
-                    {
-                        "address": _ipv4(entry[:4]) if with_address else None,
-                        "ms": int.from_bytes(entry[-4:], "big"),
-                    }
-                )
-        pos += length
-    return route, stamps
-
-
 # -- per-event lines --------------------------------------------------------------------------
 
 
@@ -375,8 +295,8 @@ def reply_line(
     ``different_address`` and ``wrong_data`` are the caller's checks, as for the text. The
     record-route and timestamp options are decoded from ``reply.ip_options``."""
     rtt = reply.rtt_us
-    time = None if rtt is None or reply.truncated else _reply_time_ms(rtt)
-    record_route, timestamps = _ip_options(reply.ip_options)
+    time = None if rtt is None or reply.truncated else reply_time_ms(rtt)
+    record_route, timestamps = ip_option_lists(reply.ip_options)
     return _line(
         {
             "type": "reply",
@@ -386,7 +306,7 @@ def reply_line(
             "bytes": reply.size,
             "ttl": reply.ttl,
             "time": time,
-            "rtt_ms": None if rtt is None else _ms(rtt),
+            "rtt_ms": None if rtt is None else ms(rtt),
             "rtt_us": rtt,
             "duplicate": reply.duplicate,
             "truncated": reply.truncated,
@@ -396,7 +316,7 @@ def reply_line(
             "tos": reply.tos,
             "record_route": record_route,
             "timestamps": timestamps,
-            "timestamp": _timestamp(reply.received_at_ns),
+            "timestamp": timestamp(reply.received_at_ns),
         }
     )
 
@@ -416,8 +336,8 @@ def error_line(error: IcmpError, host: str, *, nexthop: str | None = None) -> st
             "text": icmp_error_text(
                 error.family, error.icmp_type, error.icmp_code, error.info, nexthop=nexthop
             ),
-            "errno": _errno_name(error.errno),
-            "timestamp": _timestamp(error.received_at_ns),
+            "errno": errno_name(error.errno),
+            "timestamp": timestamp(error.received_at_ns),
         }
     )
 
@@ -433,10 +353,10 @@ def local_error_line(error: LocalError, strerror: str, *, family: int = 4) -> st
         {
             "type": "local_error",
             "seq": None if error.seq is None else error.seq & 0xFFFF,
-            "errno": _errno_name(error.errno),
+            "errno": errno_name(error.errno),
             "mtu": error.mtu,
             "text": message.removeprefix(prefix).removesuffix("\n"),
-            "timestamp": _timestamp(error.received_at_ns),
+            "timestamp": timestamp(error.received_at_ns),
         }
     )
 
@@ -444,7 +364,7 @@ def local_error_line(error: LocalError, strerror: str, *, family: int = 4) -> st
 def no_answer_line(event: NoAnswerYet) -> str:
     """``-O``: ``no answer yet for icmp_seq=N``."""
     return _line(
-        {"type": "no_answer", "seq": event.seq % 0x10000, "timestamp": _timestamp(event.at_ns)}
+        {"type": "no_answer", "seq": event.seq % 0x10000, "timestamp": timestamp(event.at_ns)}
     )
 
 
@@ -463,7 +383,7 @@ def event_line(
     if isinstance(event, IcmpError):
         return error_line(event, event.offender if host is None else host)
     if isinstance(event, LocalError):
-        text = strerror if strerror is not None else (_errno_name(event.errno) or "")
+        text = strerror if strerror is not None else (errno_name(event.errno) or "")
         return local_error_line(event, text, family=family)
     if isinstance(event, NoAnswerYet):
         return no_answer_line(event)
@@ -481,10 +401,10 @@ def status_line(stats: PingStats, opts: render.RenderOptions | None = None) -> s
     rtt = None
     if stats.received and opts.timing:
         rtt = {
-            "min": _ms(stats.tmin_us),
-            "avg": _ms(stats.avg_us),
-            "ewma": _ms(stats.ewma_us),
-            "max": _ms(stats.tmax_us),
+            "min": ms(stats.tmin_us),
+            "avg": ms(stats.avg_us),
+            "ewma": ms(stats.ewma_us),
+            "max": ms(stats.tmax_us),
         }
     return _line(
         {
@@ -494,7 +414,7 @@ def status_line(stats: PingStats, opts: render.RenderOptions | None = None) -> s
             "duplicates": stats.duplicates,
             "corrupted": stats.corrupted,
             "errors": stats.errors,
-            "loss": _loss(stats),
+            "loss": loss(stats),
             "rtt": rtt,
         }
     )
@@ -521,15 +441,15 @@ def summary_line(
             "max": summary.max_us,
             "mdev": summary.mdev_us,
         }
-        rtt_ms = {key: _ms(value) for key, value in rtt_us.items()}
+        rtt_ms = {key: ms(value) for key, value in rtt_us.items()}
     ipg = ewma = None
     if (
         stats.received
         and (opts.interval_ms == 0 or opts.flood or opts.adaptive)
         and stats.transmitted > 1
     ):
-        ipg = _ms(ipg_us(elapsed_ns, stats.transmitted))
-        ewma = _ms(stats.ewma_us)
+        ipg = ms(ipg_us(elapsed_ns, stats.transmitted))
+        ewma = ms(stats.ewma_us)
     return _line(
         {
             "type": "summary",
@@ -539,7 +459,7 @@ def summary_line(
             "duplicates": stats.duplicates,
             "corrupted": stats.corrupted,
             "errors": stats.errors,
-            "loss": _loss(stats),
+            "loss": loss(stats),
             "time": elapsed_ms(elapsed_ns) if stats.transmitted else None,
             "rtt": rtt_ms,
             "rtt_us": rtt_us,
