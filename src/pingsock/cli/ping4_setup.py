@@ -13,21 +13,20 @@ from collections.abc import Callable
 
 from pingsock import linux
 from pingsock.cli.args import PingArgs
-from pingsock.cli.capabilities import CAP_NET_RAW, PROCESS
 from pingsock.cli.sockopts import (
-    PMTU,
     PREFIX,
     PROBE_PORT,
     Fatal,
     Session,
-    address_on_device,
     bind_source_and_ident,
-    device_bytes,
+    bind_to_device,
     fail,
+    limit_group_ping,
     set_buffers,
     set_mark,
     set_opt,
     set_or_fail,
+    warn_if_source_elsewhere,
 )
 from pingsock.resolve import Target
 
@@ -76,11 +75,7 @@ def _probe_v4(
     try:
         if args.device:
             for fd in (probe, sock):
-                try:
-                    with PROCESS.raised(CAP_NET_RAW):
-                        set_opt(fd, linux.SOL_SOCKET, linux.SO_BINDTODEVICE, device_bytes(args))
-                except OSError as exc:
-                    raise fail(f"SO_BINDTODEVICE {args.device}", exc) from None
+                bind_to_device(args, fd)
         if args.tos:
             try:
                 probe.setsockopt(linux.SOL_IP, linux.IP_TOS, args.tos)
@@ -108,10 +103,7 @@ def _probe_v4(
         source = str(probe.getsockname()[0])
     finally:
         probe.close()
-    if args.device and not address_on_device(socket.AF_INET, args.device, source):
-        warn(
-            f"{PREFIX}Warning: source address might be selected on device other than: {args.device}"
-        )
+    warn_if_source_elsewhere(args, socket.AF_INET, source, warn)
     return source
 
 
@@ -131,23 +123,17 @@ def configure_v4(
     else:
         source = args.source_address
         if args.device:
-            try:
-                with PROCESS.raised(CAP_NET_RAW):
-                    set_opt(sock, linux.SOL_SOCKET, linux.SO_BINDTODEVICE, device_bytes(args))
-            except OSError as exc:
-                raise fail(f"SO_BINDTODEVICE {args.device}", exc) from None
+            bind_to_device(args, sock)
     if args.broadcast or ipaddress.ip_address(target.address).is_multicast:
         session.multicast = True
-        if not privileged:
-            if args.interval_ms < 1000:
-                raise Fatal(f"broadcast ping with too short interval: {args.interval_ms}")
-            if args.pmtudisc not in (None, "do"):
-                raise Fatal("broadcast ping does not fragment")
-    pmtudisc = args.pmtudisc or ("do" if session.multicast else None)
-    if pmtudisc is not None:
-        set_or_fail(
-            sock, linux.SOL_IP, linux.IP_MTU_DISCOVER, PMTU[pmtudisc], what="IP_MTU_DISCOVER"
-        )
+    limit_group_ping(
+        args,
+        session,
+        privileged=privileged,
+        kind="broadcast",
+        level=linux.SOL_IP,
+        option=linux.IP_MTU_DISCOVER,
+    )
     bind_source_and_ident(args, session, source, "bind")
     if args.device or args.sticky_source or args.source_address:
         session.source = source

@@ -14,21 +14,18 @@ from collections.abc import Callable
 from pingsock import linux
 from pingsock.backends.base import PingSocket
 from pingsock.cli.args import PingArgs
-from pingsock.cli.capabilities import CAP_NET_RAW, PROCESS
 from pingsock.cli.sockopts import (
-    PMTU,
-    PREFIX,
     PROBE_PORT,
     Fatal,
     Session,
-    address_on_device,
     bind_source_and_ident,
-    device_bytes,
+    bind_to_device,
     fail,
+    limit_group_ping,
     set_buffers,
     set_mark,
-    set_opt,
     set_or_fail,
+    warn_if_source_elsewhere,
 )
 from pingsock.resolve import Target
 
@@ -73,11 +70,7 @@ def configure_v6(
                         what="setsockopt(IPV6_PKTINFO)",
                     )
                 for fd in (probe, sock):
-                    try:
-                        with PROCESS.raised(CAP_NET_RAW):
-                            set_opt(fd, linux.SOL_SOCKET, linux.SO_BINDTODEVICE, device_bytes(args))
-                    except OSError as exc:
-                        raise fail(f"setsockopt(SO_BINDTODEVICE) {args.device}", exc) from None
+                    bind_to_device(args, fd, f"setsockopt(SO_BINDTODEVICE) {args.device}")
             set_mark(args, probe, warn)
             if address.is_link_local or link_local_multicast:
                 # ping6_run leaves sin6_family 0 for a link-local first hop, so its connect()
@@ -91,11 +84,7 @@ def configure_v6(
                 source = str(probe.getsockname()[0])
         finally:
             probe.close()
-        if args.device and not address_on_device(socket.AF_INET6, args.device, source):
-            warn(
-                f"{PREFIX}Warning: source address might be selected on device other than: "
-                f"{args.device}"
-            )
+        warn_if_source_elsewhere(args, socket.AF_INET6, source, warn)
     else:
         source = args.source_address
         if args.device:
@@ -104,23 +93,16 @@ def configure_v6(
                 socket.if_nametoindex(args.device)
             except OSError:
                 raise Fatal(f"unknown iface: {args.device}") from None
-            try:
-                with PROCESS.raised(CAP_NET_RAW):
-                    set_opt(sock, linux.SOL_SOCKET, linux.SO_BINDTODEVICE, device_bytes(args))
-            except OSError as exc:
-                raise fail(f"SO_BINDTODEVICE {args.device}", exc) from None
-    if address.is_multicast:
-        session.multicast = True
-        if not privileged:
-            if args.interval_ms < 1000:
-                raise Fatal(f"multicast ping with too short interval: {args.interval_ms}")
-            if args.pmtudisc not in (None, "do"):
-                raise Fatal("multicast ping does not fragment")
-    pmtudisc = args.pmtudisc or ("do" if session.multicast else None)
-    if pmtudisc is not None:
-        set_or_fail(
-            sock, linux.SOL_IPV6, linux.IPV6_MTU_DISCOVER, PMTU[pmtudisc], what="IPV6_MTU_DISCOVER"
-        )
+            bind_to_device(args, sock)
+    session.multicast = address.is_multicast
+    limit_group_ping(
+        args,
+        session,
+        privileged=privileged,
+        kind="multicast",
+        level=linux.SOL_IPV6,
+        option=linux.IPV6_MTU_DISCOVER,
+    )
     bind_source_and_ident(args, session, source, "bind icmp socket")
     if args.device or args.sticky_source or args.source_address:
         session.source = source

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from pingsock import linux
 from pingsock.backends.base import PingSocket
 from pingsock.cli.args import PingArgs
-from pingsock.cli.capabilities import CAP_NET_ADMIN, PROCESS
+from pingsock.cli.capabilities import CAP_NET_ADMIN, CAP_NET_RAW, PROCESS
 from pingsock.errors import PingsockError
 
 __all__ = [
+    "bind_to_device",
+    "limit_group_ping",
+    "warn_if_source_elsewhere",
     "Fatal",
     "PMTU",
     "PREFIX",
@@ -159,3 +162,39 @@ def set_buffers(args: PingArgs, sock: PingSocket, warn: Callable[[str], None], a
         set_opt(sock, linux.SOL_SOCKET, linux.SO_RCVBUF, max(wanted, 65536))
         if int(sock.getsockopt(linux.SOL_SOCKET, linux.SO_RCVBUF)) < wanted:
             warn(f"{PREFIX}WARNING: probably, rcvbuf is not enough to hold preload")
+
+
+def bind_to_device(args: PingArgs, fd: PingSocket | socket.socket, what: str = "") -> None:
+    """SO_BINDTODEVICE with CAP_NET_RAW raised around it (``bind_to_device``); a failure is
+    ``error(2, errno, "SO_BINDTODEVICE <dev>")`` unless ``what`` names the call otherwise."""
+    try:
+        with PROCESS.raised(CAP_NET_RAW):
+            set_opt(fd, linux.SOL_SOCKET, linux.SO_BINDTODEVICE, device_bytes(args))
+    except OSError as exc:
+        raise fail(what or f"SO_BINDTODEVICE {args.device}", exc) from None
+
+
+def warn_if_source_elsewhere(
+    args: PingArgs, family: int, source: str, warn: Callable[[str], None]
+) -> None:
+    """ping4_run/ping6_run after the probe: -I dev, yet the source is not on that device."""
+    if args.device and not address_on_device(family, args.device, source):
+        warn(
+            f"{PREFIX}Warning: source address might be selected on device other than: {args.device}"
+        )
+
+
+def limit_group_ping(
+    args: PingArgs, session: Session, *, privileged: bool, kind: str, level: int, option: int
+) -> None:
+    """A broadcast or multicast target (``kind``): users need -i >= 1 and no fragmenting, and
+    path-MTU discovery defaults to "do"; then IP_MTU_DISCOVER / IPV6_MTU_DISCOVER is set."""
+    if session.multicast and not privileged:
+        if args.interval_ms < 1000:
+            raise Fatal(f"{kind} ping with too short interval: {args.interval_ms}")
+        if args.pmtudisc not in (None, "do"):
+            raise Fatal(f"{kind} ping does not fragment")
+    pmtudisc = args.pmtudisc or ("do" if session.multicast else None)
+    if pmtudisc is not None:
+        what = "IPV6_MTU_DISCOVER" if level == linux.SOL_IPV6 else "IP_MTU_DISCOVER"
+        set_or_fail(session.sock, level, option, PMTU[pmtudisc], what=what)
