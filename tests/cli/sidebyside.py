@@ -72,6 +72,7 @@ __all__ = [
     "iputils_available",
     "mask",
     "prepare",
+    "raw_twins",
     "run_iputils",
     "run_pingsock",
     "run_program",
@@ -351,6 +352,7 @@ class Case:
     behaviour: Mapping[str, Any] = field(default_factory=dict)  # the responder's, if any
     interrupt: Interrupt | None = None
     fresh: bool = False  # run pingsock in a second, fresh namespace (state the kernel keeps)
+    raw: bool = False  # the raw twin of a ``nobody`` case: pingsock on the emulation
 
 
 def case(
@@ -375,6 +377,51 @@ def case(
     return pytest.param(
         Case(who, argv, dict(behaviour or {}), interrupt, fresh), id=f"{id}-{who}", marks=marks
     )
+
+
+# The raw twin. Every ``nobody`` case also runs with pingsock on the raw backend (the emulated
+# ping socket) and is compared with the same iputils run on the kernel's ping socket: a user of
+# ``pingsock ping`` must not be able to tell the backends apart. pingsock then runs as nobody
+# with CAP_NET_RAW (as the daemon's clients will never need, but the emulation does) and
+# PINGSOCK_BACKEND=raw. Two lines are inherently about the socket and are rewritten before the
+# comparison: ``-v``'s socket-type lines (SOCK_RAW is the truth there) and the `` ident=<PID>``
+# of ``-v`` replies (iputils shows an identifier on a datagram socket only when ``-e`` chose it;
+# on a raw socket Debian's build uses and shows its PID, and so does pingsock on the emulation).
+RAW_TWIN = User(65534, 65534, ambient_caps=("net_raw",))
+_RAW_SOCKTYPE = re.compile(r"socktype: SOCK_RAW")
+_RAW_IDENT = re.compile(r" ident=<PID>")
+# Cases whose raw twin differs on purpose: id of the ``nobody`` case -> the reason.
+RAW_DEVIATIONS: Mapping[str, str] = {
+    "link-local-without-scope-nobody": "iputils' warning names the ICMP datagram socket; "
+    "pingsock prints it only on the kernel's (as root on raw, iputils does not print it)",
+    "N-forces-raw-nobody": "iputils as nobody cannot open the raw socket -N needs; the twin "
+    "holds CAP_NET_RAW and reaches pingsock's own -N refusal",
+    "e0-forces-raw-nobody": "iputils as nobody cannot open the raw socket -e 0 needs; the twin "
+    "holds CAP_NET_RAW and pings",
+}
+
+
+def raw_twins(params: Sequence[Any]) -> list[Any]:
+    """``params`` followed by a raw twin (id ``<id>-raw``) of every ``nobody`` case in it."""
+    out = list(params)
+    for param in params:
+        (item,) = param.values
+        if item.who != "nobody":
+            continue
+        reason = RAW_DEVIATIONS.get(param.id)
+        marks = list(param.marks)
+        if reason is not None:
+            marks = [pytest.mark.xfail(strict=True, reason=f"raw deviation: {reason}")]
+        twin = Case(item.who, item.args, item.behaviour, item.interrupt, item.fresh, raw=True)
+        out.append(pytest.param(twin, id=f"{param.id}-raw", marks=marks))
+    return out
+
+
+def _as_kernel_socket(outcome: Outcome) -> Outcome:
+    def fix(text: str) -> str:
+        return _RAW_IDENT.sub("", _RAW_SOCKTYPE.sub("socktype: SOCK_DGRAM", text))
+
+    return Outcome(fix(outcome.stdout), fix(outcome.stderr), outcome.status, outcome.raw)
 
 
 def compare(iputils: Outcome, pingsock: Outcome) -> None:
@@ -413,5 +460,16 @@ def check(ns: Netns, item: Case, *, fresh_ns: Netns | None = None) -> None:
     if fresh_ns is not None:
         prepare(fresh_ns, item.who)
         other = fresh_ns
-    pingsock = run_pingsock(other, user, item.args, interrupt=item.interrupt)
+    if item.raw:
+        pingsock = _as_kernel_socket(
+            _run(
+                other,
+                RAW_TWIN,
+                [*pingsock_argv(), "ping", *item.args],
+                {"PINGSOCK_BACKEND": "raw"},
+                item.interrupt,
+            )
+        )
+    else:
+        pingsock = run_pingsock(other, user, item.args, interrupt=item.interrupt)
     compare(iputils, pingsock)

@@ -22,6 +22,7 @@ from sidebyside import (
     check,
     compare,
     iputils_available,
+    raw_twins,
     side_by_side,
 )
 
@@ -74,7 +75,7 @@ LOOPBACK = [
 ]
 
 
-@pytest.mark.parametrize("item", LOOPBACK)
+@pytest.mark.parametrize("item", raw_twins(LOOPBACK))
 def test_loopback(item: Case, netns: Netns) -> None:
     check(netns, item)
 
@@ -110,7 +111,7 @@ USAGE = [
 ]
 
 
-@pytest.mark.parametrize("item", USAGE)
+@pytest.mark.parametrize("item", raw_twins(USAGE))
 def test_usage_errors(item: Case, netns: Netns) -> None:
     check(netns, item)
 
@@ -133,7 +134,7 @@ ROUTED = [
 ]
 
 
-@pytest.mark.parametrize("item", ROUTED)
+@pytest.mark.parametrize("item", raw_twins(ROUTED))
 def test_routed(item: Case, routed_lab: RoutedLab) -> None:
     check(routed_lab.client, item)
 
@@ -154,7 +155,7 @@ RESPONDER = [
 ]
 
 
-@pytest.mark.parametrize("item", RESPONDER)
+@pytest.mark.parametrize("item", raw_twins(RESPONDER))
 def test_responder(item: Case, responder_lab: ResponderLab) -> None:
     responder_lab.responder.configure(**item.behaviour)
     check(responder_lab.client, item)

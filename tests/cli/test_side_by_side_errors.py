@@ -20,6 +20,7 @@ from sidebyside import (
     compare,
     iputils_available,
     prepare,
+    raw_twins,
     run_iputils,
     run_pingsock,
 )
@@ -79,7 +80,7 @@ BARE = [
 ]
 
 
-@pytest.mark.parametrize("item", BARE)
+@pytest.mark.parametrize("item", raw_twins(BARE))
 def test_bare_namespace(item: Case, netns: Netns) -> None:
     netns.ip_batch(LOCAL_ROUTES)
     check(netns, item)
@@ -182,7 +183,7 @@ RESPONDER = [
 ]
 
 
-@pytest.mark.parametrize("item", RESPONDER)
+@pytest.mark.parametrize("item", raw_twins(RESPONDER))
 def test_responder(item: Case, responder_lab: ResponderLab) -> None:
     responder_lab.responder.configure(**item.behaviour)
     check(responder_lab.client, item)
@@ -197,7 +198,7 @@ ROUTED = [
 ]
 
 
-@pytest.mark.parametrize("item", ROUTED)
+@pytest.mark.parametrize("item", raw_twins(ROUTED))
 def test_routed(item: Case, routed_lab: RoutedLab) -> None:
     check(routed_lab.client, item)
 
@@ -210,7 +211,7 @@ PMTU = [
 ]
 
 
-@pytest.mark.parametrize("item", PMTU)
+@pytest.mark.parametrize("item", raw_twins(PMTU))
 def test_path_mtu(item: Case, routed_lab: RoutedLab) -> None:
     """The router -- server link has MTU 1280: the router answers the first probe with 3/4
     (Packet Too Big), after which the kernel knows the path MTU and refuses the next ones

@@ -13,7 +13,7 @@ import signal
 from collections.abc import Callable
 
 import pytest
-from sidebyside import Case, Interrupt, case, check, iputils_available
+from sidebyside import Case, Interrupt, case, check, iputils_available, raw_twins
 
 from lab.bridge import BRIDGE_BROADCAST, BRIDGE_HOSTS, BRIDGE_MULTICAST, BridgeLab
 from lab.netns import Netns
@@ -103,7 +103,7 @@ LOOPBACK = [
 ]
 
 
-@pytest.mark.parametrize("item", LOOPBACK)
+@pytest.mark.parametrize("item", raw_twins(LOOPBACK))
 def test_loopback(item: Case, netns: Netns, netns_factory: Callable[[str], Netns]) -> None:
     # A flow label lingers in the namespace for seconds after its socket closes (exclusive:
     # a second owner gets EPERM), so -F runs pingsock in a fresh namespace.
@@ -152,7 +152,7 @@ ROUTED = [
 ]
 
 
-@pytest.mark.parametrize("item", ROUTED)
+@pytest.mark.parametrize("item", raw_twins(ROUTED))
 def test_routed(item: Case, routed_lab: RoutedLab) -> None:
     check(routed_lab.client, item)
 
@@ -179,7 +179,7 @@ FLOOD = [
 ]
 
 
-@pytest.mark.parametrize("item", FLOOD)
+@pytest.mark.parametrize("item", raw_twins(FLOOD))
 def test_flood(item: Case, routed_lab: RoutedLab) -> None:
     routed_lab.server.nft(DROP_SEQUENCE_2)
     check(routed_lab.client, item)
@@ -255,7 +255,7 @@ RESPONDER = [
 ]
 
 
-@pytest.mark.parametrize("item", RESPONDER)
+@pytest.mark.parametrize("item", raw_twins(RESPONDER))
 def test_responder(item: Case, responder_lab: ResponderLab) -> None:
     responder_lab.responder.configure(**item.behaviour)
     check(responder_lab.client, item)
@@ -278,7 +278,7 @@ BRIDGE = [
 ]
 
 
-@pytest.mark.parametrize("item", BRIDGE)
+@pytest.mark.parametrize("item", raw_twins(BRIDGE))
 def test_bridge(item: Case, bridge_lab: BridgeLab) -> None:
     check(bridge_lab.client, item)
 
@@ -291,7 +291,7 @@ LOOP = [
 ]
 
 
-@pytest.mark.parametrize("item", LOOP)
+@pytest.mark.parametrize("item", raw_twins(LOOP))
 def test_multicast_loopback(item: Case, bridge_lab: BridgeLab) -> None:
     """The client answers its own multicast (and broadcast) here, so -L shows: the looped copy
     of the probe, and so the client's own reply, disappears (not for broadcast)."""

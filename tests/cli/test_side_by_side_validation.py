@@ -11,7 +11,7 @@ both; the rest run as root. See ``test_side_by_side`` for the method.
 from __future__ import annotations
 
 import pytest
-from sidebyside import Case, case, check, iputils_available
+from sidebyside import Case, case, check, iputils_available, raw_twins
 
 from lab.bridge import BRIDGE_BROADCAST, BRIDGE_MULTICAST, BridgeLab
 from lab.netns import Netns
@@ -111,7 +111,7 @@ PARSE = [
 ]
 
 
-@pytest.mark.parametrize("item", PARSE)
+@pytest.mark.parametrize("item", raw_twins(PARSE))
 def test_parse(item: Case, netns: Netns) -> None:
     check(netns, item)
 
@@ -130,7 +130,7 @@ ROUTED = [
 ]
 
 
-@pytest.mark.parametrize("item", ROUTED)
+@pytest.mark.parametrize("item", raw_twins(ROUTED))
 def test_routed(item: Case, routed_lab: RoutedLab) -> None:
     check(routed_lab.client, item)
 
@@ -149,6 +149,6 @@ BRIDGE = [
 ]
 
 
-@pytest.mark.parametrize("item", BRIDGE)
+@pytest.mark.parametrize("item", raw_twins(BRIDGE))
 def test_bridge(item: Case, bridge_lab: BridgeLab) -> None:
     check(bridge_lab.client, item)

@@ -56,8 +56,8 @@ descriptor only ever reports ``POLLIN``:
   the next call on the socket reads it; a read then finds nothing (``EAGAIN``, or it waits
   on), as after a spurious wake-up.
 
-Known gap (for a later issue): a send checks the pending error before, not after, the route
-(E1 steps 8-11).
+A send that finds an error pending routes the datagram and checks its size first, as the
+kernel does (E1 steps 8-11; ``raw_send.check_before_pending_error``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,12 @@ from pingsock.backends.raw_options import RawOptions
 from pingsock.backends.raw_queues import ReceiveQueues
 from pingsock.backends.raw_ready import Readiness, internal_socket
 from pingsock.backends.raw_recv import Reply
-from pingsock.backends.raw_send import destination, transmit, v4_mapped
+from pingsock.backends.raw_send import (
+    check_before_pending_error,
+    destination,
+    transmit,
+    v4_mapped,
+)
 from pingsock.backends.reserve import IdentClaim
 from pingsock.emulation.idents import IdentsExhausted
 from pingsock.emulation.oserror import os_error
@@ -334,11 +339,17 @@ class RawPingSocket(IdentHolder, ReceiveQueues):
         address: Address | None,
     ) -> None:
         self._autobind()
+        ancdata = list(ancdata)
         peer = (self._peer_flowinfo, self._peer_scope)
         to = destination(self._raw, self._state, message, flags, address=address, peer=peer)
         wire = rewrite_echo(self.family, message, self._state.ident)
         self._pump()
-        pending = self._state.take_pending_error()
+        too_big = False
+        if self._state.sk_err:
+            too_big = check_before_pending_error(
+                self._raw, self._options, self._state, wire, ancdata=ancdata, address=to
+            )
+        pending = 0 if too_big else self._state.take_pending_error()
         if pending:
             raise os_error(pending)  # J5/J6: the datagram is dropped
         transmit(

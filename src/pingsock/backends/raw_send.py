@@ -19,6 +19,7 @@ from pingsock.emulation.state import PingSocketState
 from pingsock.emulation.validate import check_send
 
 __all__ = [
+    "check_before_pending_error",
     "check_v6_destination",
     "destination",
     "send_flags",
@@ -106,6 +107,44 @@ def transmit(
             raise
         if not queue_local_error(raw, options, state, send, message):
             raise
+
+
+def check_before_pending_error(
+    raw: socket.socket,
+    options: RawOptions,
+    state: PingSocketState,
+    wire: bytes,
+    *,
+    ancdata: AncData,
+    address: Address,
+) -> bool:
+    """E1 steps 8-10, for a send that finds an error pending: the kernel routes the datagram
+    (``ip_route_output_flow()``) and checks its size against the path MTU
+    (``__ip_append_data()``) before ``sock_alloc_send_skb()`` reports ``sk_err`` (step 11), so
+    a route failure is raised here and the pending error stays pending. True when the datagram
+    is too big to leave unfragmented: the caller then sends it, and the raw socket's own
+    EMSGSIZE (with its local error-queue entry, F2) is the answer, as on the kernel socket."""
+    v6 = state.family == socket.AF_INET6
+    # raw_sendmsg()/rawv6_sendmsg() route a MSG_PROBE datagram and stop there.
+    raw.sendmsg([wire], list(ancdata), _MSG_PROBE, address)
+    if v6:
+        mode = raw.getsockopt(linux.SOL_IPV6, linux.IPV6_MTU_DISCOVER)
+        header = 40
+    else:
+        mode = state.pmtudisc
+        header = 20 + len(raw.getsockopt(linux.SOL_IP, linux.IP_OPTIONS, 40))
+    # ip_sk_ignore_df()/ip6_sk_ignore_df(): only DO and PROBE hold a datagram to the MTU.
+    if mode not in (linux.IP_PMTUDISC_DO, linux.IP_PMTUDISC_PROBE):
+        return False
+    with socket.socket(state.family, socket.SOCK_DGRAM) as probe:
+        apply_options(probe, options.route, ROUTE_OPTIONS)
+        try:
+            probe.connect((strip_scope(str(address[0])), PROBE_PORT, *address[2:]))
+            level, option = (linux.SOL_IPV6, linux.IPV6_MTU) if v6 else (linux.SOL_IP, linux.IP_MTU)
+            mtu = probe.getsockopt(level, option)
+        except OSError:
+            return False
+    return header + len(wire) > mtu
 
 
 def send_flags(flags: int, v6: bool) -> int:
