@@ -14,6 +14,7 @@ PURE = [
     PACKAGE / "tracker.py",
     PACKAGE / "stats.py",
     PACKAGE / "pacing.py",
+    PACKAGE / "probe_plan.py",
     PACKAGE / "events.py",
     PACKAGE / "cmsg.py",
     PACKAGE / "linux.py",
@@ -26,6 +27,10 @@ PURE = [
     PACKAGE / "cli" / "nodeinfo.py",
     PACKAGE / "cli" / "json_lines.py",
     PACKAGE / "cli" / "json_values.py",
+    PACKAGE / "sweep" / "engine.py",
+    PACKAGE / "sweep" / "events.py",
+    PACKAGE / "sweep" / "options.py",
+    PACKAGE / "sweep" / "targets.py",
 ]
 FORBIDDEN = {"socket", "select", "selectors", "asyncio", "os", "time", "subprocess", "ctypes"}
 

@@ -25,15 +25,20 @@ from pingsock.errors import (
 )
 
 if TYPE_CHECKING:
+    from pingsock.aio import AsyncPinger, aping
     from pingsock.backends.auto import open_socket as socket
     from pingsock.backends.base import PingSocket
     from pingsock.events import IcmpError, LocalError, Reply
     from pingsock.results import PingResult
+    from pingsock.sweep.aio import asweep
+    from pingsock.sweep.driver import sweep
     from pingsock.sync import Pinger, PingOptions, ping
 
 # Loaded on first use (PEP 562): `import pingsock` stays cheap for tools that only need a
 # name or an exception; the backends and the driver come in when they are touched.
 _LAZY = {
+    "AsyncPinger": ("pingsock.aio", "AsyncPinger"),
+    "aping": ("pingsock.aio", "aping"),
     "socket": ("pingsock.backends.auto", "open_socket"),
     "PingSocket": ("pingsock.backends.base", "PingSocket"),
     "IcmpError": ("pingsock.events", "IcmpError"),
@@ -43,6 +48,8 @@ _LAZY = {
     "Pinger": ("pingsock.sync", "Pinger"),
     "PingOptions": ("pingsock.sync", "PingOptions"),
     "ping": ("pingsock.sync", "ping"),
+    "sweep": ("pingsock.sweep", ""),  # the package itself: it is callable
+    "asweep": ("pingsock.sweep.aio", "asweep"),
 }
 
 
@@ -51,7 +58,8 @@ def __getattr__(name: str) -> Any:
         module, attribute = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'pingsock' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attribute)
+    loaded = importlib.import_module(module)
+    value = getattr(loaded, attribute) if attribute else loaded
     globals()[name] = value
     return value
 
@@ -61,6 +69,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AsyncPinger",
     "BadChecksum",
     "BadLength",
     "BadOptionLength",
@@ -77,8 +86,11 @@ __all__ = [
     "ResolveError",
     "TruncatedPacket",
     "UsageError",
+    "aping",
+    "asweep",
     "ping",
     "socket",
+    "sweep",
 ]
 
 __version__ = "0.1.0"

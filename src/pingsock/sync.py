@@ -2,10 +2,11 @@
 
 It does the I/O (socket, clock, poll) and nothing clever: matching, duplicates and statistics
 are the tracker's; what to print is the CLI's. The schedule and the exit rules are iputils'
-``main_loop()``/``pinger()``/``schedule_exit()`` (shared/spec/iputils-ping.md sections 4, 5.4):
-probes every interval; without -w the run ends once replies + errors reach -c, or when the
-linger after the last probe runs out (2 x the largest RTT, at least the interval, if anything
-came back; -W otherwise); -w is a hard deadline, and with -w the first ICMP error ends the run.
+``main_loop()``/``pinger()``/``schedule_exit()`` (shared/spec/iputils-ping.md sections 4, 5.4),
+kept in ``pingsock.probe_plan`` (shared with the asyncio driver, ``pingsock.aio``): probes
+every interval; without -w the run ends once replies + errors reach -c, or when the linger
+after the last probe runs out (2 x the largest RTT, at least the interval, if anything came
+back; -W otherwise); -w is a hard deadline, and with -w the first ICMP error ends the run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import math
 import os
 import select
 import socket
-import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,19 +24,25 @@ from dataclasses import dataclass
 from pingsock import linux
 from pingsock.backends.auto import BackendName, open_socket
 from pingsock.backends.base import PingSocket
-from pingsock.cmsg import parse_extended_error, parse_int_cmsg, parse_timestamp_ns
+from pingsock.cmsg import parse_extended_error, parse_timestamp_ns
 from pingsock.events import Event, IcmpError, LocalError, NoAnswerYet, Sent, StatusRequest
 from pingsock.pacing import Pacer
+from pingsock.probe_plan import (
+    ANC_SIZE,
+    DEFAULT_LINGER_S,
+    ECHO_HEADER,
+    MAX_DRAIN,
+    Schedule,
+    host_text,
+    icmp_echo_type,
+    reply_metadata,
+    socket_options,
+)
 from pingsock.resolve import Target, resolve
 from pingsock.results import PingResult
 from pingsock.tracker import ProbeTracker, build_payload
 
 __all__ = ["PingOptions", "Pinger", "ping"]
-
-_ECHO_HEADER = struct.Struct("!BBHHH")
-_ANC_SIZE = 512
-_DEFAULT_LINGER_S = 10.0  # iputils MAXWAIT
-_MAX_DRAIN = 1024  # packets read per wake-up, so a flood cannot starve the sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +51,7 @@ class PingOptions:
 
     count: int | None = None  # -c: stop after this many replies (None: until stopped)
     interval: float = 1.0  # -i, seconds (0: flood pacing)
-    linger: float = _DEFAULT_LINGER_S  # -W: wait after the last probe when nothing came back
+    linger: float = DEFAULT_LINGER_S  # -W: wait after the last probe when nothing came back
     deadline: float | None = None  # -w: stop after this many seconds, whatever happens
     size: int = 56  # -s: payload bytes
     ttl: int | None = None  # -t
@@ -61,18 +67,6 @@ class PingOptions:
     report_outstanding: bool = False  # -O: NoAnswerYet events
     user_latency: bool = False  # -U: receive time from the clock after recvmsg, not the kernel
     flowinfo: int = 0  # -F: the IPv6 flow label put in each probe's destination (network order)
-
-
-@dataclass(slots=True)
-class _Schedule:
-    start_ns: int  # CLOCK_MONOTONIC of the first probe
-    wait_ms: int = 0  # the pacer's hint of when the next probe is due
-    linger_until: float | None = None  # schedule_exit(): set when the last probe has left
-    deadline_at: float | None = None  # -w
-
-
-def _icmp_echo_type(family: int) -> int:
-    return 128 if family == socket.AF_INET6 else 8
 
 
 class Pinger:
@@ -100,7 +94,7 @@ class Pinger:
             raise
         self.tracker = ProbeTracker(self.family, self.options.size, quiet=self.options.quiet)
         self._payload = build_payload(self.options.size, self.options.pattern)
-        self._echo_type = _icmp_echo_type(self.family)
+        self._echo_type = icmp_echo_type(self.family)
         self._destination = self.target.sockaddr
         if self.options.flowinfo and self.family == socket.AF_INET6:
             host, port, _flow, scope = self.target.sockaddr  # type: ignore[misc]
@@ -124,20 +118,16 @@ class Pinger:
 
     def _configure(self) -> None:
         sock, v6 = self.socket, self.family == socket.AF_INET6
-        level = linux.SOL_IPV6 if v6 else linux.SOL_IP
         # What iputils' setup() asks of the socket (spec L11): errors on the error queue,
         # the TTL / hop limit of each reply, and a kernel receive time stamp (not with -U,
         # which reads the clock after recvmsg).
-        sock.setsockopt(level, linux.IPV6_RECVERR if v6 else linux.IP_RECVERR, 1)
-        sock.setsockopt(level, linux.IPV6_RECVHOPLIMIT if v6 else linux.IP_RECVTTL, 1)
-        if not self.options.user_latency:
-            sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPNS, 1)
-        if self.options.ttl is not None:
-            sock.setsockopt(
-                level, linux.IPV6_UNICAST_HOPS if v6 else linux.IP_TTL, self.options.ttl
-            )
-        if self.options.tos is not None:
-            sock.setsockopt(level, linux.IPV6_TCLASS if v6 else linux.IP_TOS, self.options.tos)
+        for level, option, value in socket_options(
+            self.family,
+            ttl=self.options.ttl,
+            tos=self.options.tos,
+            timestamps=not self.options.user_latency,
+        ):
+            sock.setsockopt(level, option, value)
         if self.options.ident is not None:
             sock.bind(("::", self.options.ident, 0, 0) if v6 else ("0.0.0.0", self.options.ident))
 
@@ -172,9 +162,9 @@ class Pinger:
     def events(self) -> Iterator[Event]:
         """Run the schedule, yielding each event as it happens."""
         opts = self.options
-        plan = _Schedule(start_ns=time.monotonic_ns())
-        if opts.deadline:
-            plan.deadline_at = time.monotonic() + opts.deadline
+        plan = Schedule.begin(
+            opts.count, opts.deadline, opts.linger, now_ns=time.monotonic_ns(), now=time.monotonic()
+        )
         poller = select.poll()
         fd = self.socket.fileno()
         poller.register(fd, select.POLLIN | select.POLLERR)
@@ -185,7 +175,7 @@ class Pinger:
                 # main_loop(): the status line is printed at the top of the next turn.
                 self._status_requested = False
                 yield StatusRequest(time.time_ns())
-            if self._may_send():
+            if plan.may_send(self.tracker.transmitted):
                 pending = self._pending(poller, fd) if plan.wait_ms > 0 else 0
                 if pending:
                     # Between two scheduled probes iputils polls, so a reply that has already
@@ -223,44 +213,23 @@ class Pinger:
             self.target, self.backend, collected, self.tracker.snapshot(), self.elapsed_ns
         )
 
-    def _may_send(self) -> bool:
-        count = self.options.count
-        # pinger(): with -w, probes go on past -c until enough replies came back.
-        return count is None or self.tracker.transmitted < count or bool(self.options.deadline)
-
-    def _finished(self, plan: _Schedule) -> bool:
+    def _finished(self, plan: Schedule) -> bool:
         # Called on every turn of the loop: read the live counters, build no snapshot.
-        opts, stats = self.options, self.tracker.stats
         if self._stop_requested:
             return True
-        if opts.count is not None and stats.received + stats.errors >= opts.count:
-            return True
-        if opts.deadline and stats.errors:
-            return True  # main_loop(): "if (deadline && nerrors) break" (iputils #565)
-        now = time.monotonic()
-        if plan.deadline_at is not None and now >= plan.deadline_at:
-            return True
-        return plan.linger_until is not None and now >= plan.linger_until
+        return plan.finished(self.tracker.stats, time.monotonic())
 
-    def _wait_seconds(self, plan: _Schedule) -> float:
-        now = time.monotonic()
-        limits = []
-        if self._may_send():
-            limits.append(plan.wait_ms / 1000)
-        if plan.linger_until is not None:
-            limits.append(plan.linger_until - now)
-        if plan.deadline_at is not None:
-            limits.append(plan.deadline_at - now)
-        return max(0.0, min(limits)) if limits else 1.0
+    def _wait_seconds(self, plan: Schedule) -> float:
+        return plan.wait_seconds(self.tracker.transmitted, time.monotonic())
 
-    def _send(self, plan: _Schedule) -> Iterator[Event]:
+    def _send(self, plan: Schedule) -> Iterator[Event]:
         tracker = self.tracker
         if self.options.report_outstanding and tracker.transmitted:
             previous = tracker.transmitted & 0xFFFF
             if not tracker.answered(previous):
                 yield NoAnswerYet(previous, time.time_ns())
         seq = tracker.next_seq()
-        header = _ECHO_HEADER.pack(self._echo_type, 0, 0, 0, seq)
+        header = ECHO_HEADER.pack(self._echo_type, 0, 0, 0, seq)
         wall_ns = time.time_ns()
         tracker.stamp(self._payload, wall_ns)  # as late as possible before the send
         sent_at = time.monotonic_ns()
@@ -284,18 +253,8 @@ class Pinger:
             plan.wait_ms = self.pacer.sent_ok()
             yield tracker.sent(seq, wall_ns)
         self.elapsed_ns = sent_at - plan.start_ns
-        count = self.options.count
-        if count is not None and tracker.transmitted >= count and not self.options.deadline:
-            self._start_linger(plan)
-
-    def _start_linger(self, plan: _Schedule) -> None:
-        # schedule_exit(): computed once, when the last probe has been sent.
-        stats = self.tracker.stats
-        if stats.received:
-            wait = max(2 * stats.tmax_us / 1e6, self.pacer.interval_ms / 1000)
-        else:
-            wait = self.options.linger
-        plan.linger_until = time.monotonic() + wait if wait > 0 else None
+        if plan.last_probe_left(tracker.transmitted):
+            plan.start_linger(tracker.stats, self.pacer.interval_ms, time.monotonic())
 
     def _adapt(self) -> None:
         # update_interval(): the moving average plus 0.5 ms, in whole ms, never under the floor.
@@ -307,9 +266,9 @@ class Pinger:
     def _drain(self, revents: int) -> Iterator[Event]:
         sock = self.socket
         read_any = False
-        for _ in range(_MAX_DRAIN):
+        for _ in range(MAX_DRAIN):
             try:
-                data, anc, _flags, address = sock.recvmsg(65536, _ANC_SIZE, linux.MSG_DONTWAIT)
+                data, anc, _flags, address = sock.recvmsg(65536, ANC_SIZE, linux.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 if not read_any:
                     # Readable, yet no datagram: the emulated socket signals a queued error
@@ -323,10 +282,12 @@ class Pinger:
                 yield from self._read_errors()
                 continue
             read_any = True
-            received_ns, ttl, options = _reply_metadata(anc)
+            received_ns, ttl, options = reply_metadata(anc)
             if self.options.user_latency or not received_ns:
                 received_ns = time.time_ns()
-            event = self.tracker.reply(data, _host(address), ttl, received_ns, ip_options=options)
+            event = self.tracker.reply(
+                data, host_text(address), ttl, received_ns, ip_options=options
+            )
             if event is not None:
                 if self.options.adaptive:
                     self._adapt()
@@ -339,10 +300,10 @@ class Pinger:
             yield from self._read_errors()
 
     def _read_errors(self) -> Iterator[IcmpError | LocalError]:
-        for _ in range(_MAX_DRAIN):
+        for _ in range(MAX_DRAIN):
             try:
                 data, anc, _flags, _address = self.socket.recvmsg(
-                    65536, _ANC_SIZE, linux.MSG_ERRQUEUE | linux.MSG_DONTWAIT
+                    65536, ANC_SIZE, linux.MSG_ERRQUEUE | linux.MSG_DONTWAIT
                 )
             except OSError:
                 return
@@ -366,36 +327,12 @@ def _drain_fd(fd: int) -> None:
         os.read(fd, 512)
 
 
-def _reply_metadata(anc: list[tuple[int, int, bytes]]) -> tuple[int, int | None, bytes]:
-    """(kernel receive stamp or 0, TTL / hop limit, IPv4 options) from a reply's cmsgs."""
-    received_ns = 0
-    ttl = None
-    options = b""
-    for level, kind, payload in anc:
-        if level == linux.SOL_SOCKET:
-            stamp = parse_timestamp_ns(level, kind, payload)
-            if stamp is not None:
-                received_ns = stamp
-        elif (level, kind) in ((linux.SOL_IP, linux.IP_TTL), (linux.SOL_IPV6, linux.IPV6_HOPLIMIT)):
-            ttl = parse_int_cmsg(payload)
-        elif (level, kind) in ((linux.SOL_IP, linux.IP_RETOPTS), (linux.SOL_IP, linux.IP_OPTIONS)):
-            options = bytes(payload)  # ping4_parse_reply: the options of the echoed datagram
-    return received_ns, ttl, options
-
-
-def _host(address: tuple[object, ...]) -> str:
-    host = str(address[0])
-    if len(address) >= 4 and address[3] and "%" not in host and host.startswith("fe80"):
-        return f"{host}%{address[3]}"
-    return host
-
-
 def ping(
     host: str,
     *,
     count: int | None = 4,
     interval: float = 1.0,
-    timeout: float = _DEFAULT_LINGER_S,
+    timeout: float = DEFAULT_LINGER_S,
     size: int = 56,
     ttl: int | None = None,
     deadline: float | None = None,

@@ -1,0 +1,270 @@
+"""The sweep engine with a fake clock and fake replies: scheduling, matching, settling."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pingsock.sweep.engine import SweepEngine
+from pingsock.sweep.events import (
+    HostDone,
+    ProbeError,
+    ProbeLost,
+    ProbeReply,
+    SweepTarget,
+)
+from pingsock.sweep.options import SweepOptions
+
+V4, V6 = socket.AF_INET, socket.AF_INET6
+COOKIE = b"cookie!!"
+MS = 1_000_000
+T0 = 1_000_000 * MS
+
+
+def target(address: str, family: int = V4) -> SweepTarget:
+    return SweepTarget(address, address, family)
+
+
+def engine(**fields: object) -> SweepEngine:
+    return SweepEngine(SweepOptions(**fields), COOKIE)  # type: ignore[arg-type]
+
+
+def reply_to(packet: bytes, family: int = V4) -> bytes:
+    """What the kernel hands back: echo reply type, id and checksum rewritten."""
+    kind = 0 if family == V4 else 129
+    return bytes([kind, 0, 0x12, 0x34, 0xAB, 0xCD]) + packet[6:]
+
+
+def on_reply(eng: SweepEngine, family: int, source: str, data: bytes, at: int) -> list[object]:
+    out: list[object] = []
+    eng.on_reply(family, source, data, at, out)  # type: ignore[arg-type]
+    return out
+
+
+def one_reply(eng: SweepEngine, *args: object) -> object:
+    return one(on_reply(eng, *args))  # type: ignore[arg-type]
+
+
+def one(events: list[object]) -> object:
+    """The single event of ``events``; None when there is none."""
+    assert len(events) <= 1, events
+    return events[0] if events else None
+
+
+def send_all(eng: SweepEngine, now: int) -> list[tuple[bytes, object]]:
+    sent = []
+    while (item := eng.next_probe(now)) is not None:
+        sent.append(item)
+    return sent
+
+
+def test_a_reply_settles_a_target_in_the_default_mode() -> None:
+    eng = engine(interval=0)
+    eng.add(target("192.0.2.1"))
+    ((packet, _probe),) = send_all(eng, T0)
+    assert packet[0] == 8 and packet[1] == 0 and packet[8:16] == COOKIE
+    assert len(packet) == 8 + 56
+    event = one_reply(eng, V4, "192.0.2.1", reply_to(packet), T0 + 3 * MS)
+    assert isinstance(event, HostDone)
+    result = event.result
+    assert (result.sent, result.received, result.alive, result.rtts_ns) == (1, 1, True, (3 * MS,))
+    assert result.min_ms == result.avg_ms == result.max_ms == 3.0
+    assert eng.finished
+
+
+def test_retries_follow_the_backoff_then_the_target_is_unreachable() -> None:
+    eng = engine(interval=0, timeout=0.5, retries=2, backoff=1.5)
+    eng.add(target("192.0.2.1"))
+    sends = [T0]
+    assert len(send_all(eng, T0)) == 1
+    now = T0
+    for timeout_ms in (500, 750):  # each retry waits the previous timeout times 1.5
+        assert eng.wake_at(now) == now + timeout_ms * MS
+        now += timeout_ms * MS
+        assert eng.expire(now - 1) == []
+        assert eng.expire(now) == []  # lost, a retry is due: nothing reported yet
+        assert len(send_all(eng, now)) == 1
+        sends.append(now)
+    now += 1125 * MS
+    (done,) = eng.expire(now)
+    assert isinstance(done, HostDone)
+    assert (done.result.sent, done.result.received, done.result.alive) == (3, 0, False)
+    assert done.result.loss_percent == 100 and done.result.min_ms is None
+    assert eng.finished and eng.wake_at(now) is None
+
+
+def test_count_mode_reports_every_probe_and_keeps_the_period() -> None:
+    eng = engine(count=3, interval=0, period=0.2, timeout=0.1)
+    eng.add(target("192.0.2.1"))
+    ((first, _),) = send_all(eng, T0)
+    reply = one_reply(eng, V4, "192.0.2.1", reply_to(first), T0 + MS)
+    assert reply == ProbeReply(target("192.0.2.1"), 0, MS, 64, None, False)
+    assert one_reply(eng, V4, "192.0.2.1", reply_to(first), T0 + 2 * MS) == ProbeReply(
+        target("192.0.2.1"), 0, 2 * MS, 64, None, True
+    )  # a duplicate
+    assert send_all(eng, T0 + 199 * MS) == []
+    assert len(send_all(eng, T0 + 200 * MS)) == 1
+    assert eng.expire(T0 + 300 * MS) == [ProbeLost(target("192.0.2.1"), 1)]
+    ((third, _),) = send_all(eng, T0 + 400 * MS)
+    # The last probe answered: the target is done at once (no wait for its timeout).
+    reply, done = on_reply(eng, V4, "192.0.2.1", reply_to(third), T0 + 402 * MS)
+    assert isinstance(reply, ProbeReply) and isinstance(done, HostDone)
+    assert eng.finished
+    result = done.result
+    assert (result.sent, result.received, result.duplicates) == (3, 2, 1)
+    assert result.rtts_ns == (MS, None, 2 * MS) and result.loss_percent == 33
+
+
+def test_the_global_gap_spaces_every_send() -> None:
+    eng = engine(interval=0.01)
+    for i in range(3):
+        eng.add(target(f"192.0.2.{i + 1}"))
+    assert len(send_all(eng, T0)) == 1
+    assert send_all(eng, T0 + 9 * MS) == []
+    assert eng.wake_at(T0 + 9 * MS) == T0 + 10 * MS
+    assert len(send_all(eng, T0 + 10 * MS)) == 1
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(lambda p: reply_to(p)[:8] + b"X" + reply_to(p)[9:], id="cookie"),
+        pytest.param(lambda p: reply_to(p)[:16] + b"\xff" + reply_to(p)[17:], id="stamp"),
+        pytest.param(lambda p: reply_to(p)[:-1] + b"\xee", id="payload"),
+        pytest.param(lambda p: reply_to(p)[:-1], id="truncated"),
+        pytest.param(lambda p: reply_to(p)[:7] + bytes([p[7] ^ 1]) + reply_to(p)[8:], id="seq"),
+        pytest.param(lambda p: b"\x08" + reply_to(p)[1:], id="request-type"),
+        pytest.param(lambda p: b"\x00\x01" + reply_to(p)[2:], id="code"),
+        pytest.param(lambda p: reply_to(p)[:20], id="short"),
+    ],
+)
+def test_a_reply_that_is_not_an_intact_echo_never_counts(mangle: object) -> None:
+    eng = engine(interval=0)
+    eng.add(target("192.0.2.1"))
+    ((packet, _),) = send_all(eng, T0)
+    assert one_reply(eng, V4, "192.0.2.1", mangle(packet), T0 + MS) is None  # type: ignore[operator]
+    assert not eng.finished
+
+
+def test_a_reply_from_another_address_or_family_or_too_late_never_counts() -> None:
+    eng = engine(interval=0, timeout=0.5)
+    eng.add(target("192.0.2.1"))
+    ((packet, _),) = send_all(eng, T0)
+    assert one_reply(eng, V4, "192.0.2.2", reply_to(packet), T0 + MS) is None
+    assert one_reply(eng, V6, "192.0.2.1", reply_to(packet, V6), T0 + MS) is None
+    assert one_reply(eng, V4, "192.0.2.1", reply_to(packet), T0 + 501 * MS) is None
+    assert one_reply(eng, V4, "192.0.2.1", reply_to(packet), T0 + 500 * MS) is not None
+
+
+def test_icmp_errors_are_reported_and_the_probe_still_times_out() -> None:
+    eng = engine(interval=0, retries=0)
+    eng.add(target("192.0.2.1"))
+    ((packet, _),) = send_all(eng, T0)
+    error = eng.on_error(V4, "192.0.2.1", packet, source="198.51.100.1", kind=3, code=1)
+    assert error == ProbeError(target("192.0.2.1"), 0, "198.51.100.1", 3, 1)
+    assert eng.on_error(V4, "192.0.2.9", packet, source="198.51.100.1", kind=3, code=1) is None
+    assert eng.on_error(V4, "192.0.2.1", packet[:7], source="x", kind=3, code=1) is None
+    (done,) = eng.expire(T0 + 500 * MS)
+    assert isinstance(done, HostDone) and done.result.errors == 1 and not done.result.alive
+
+
+def test_max_in_flight_holds_sends_until_a_slot_is_free() -> None:
+    eng = engine(interval=0, retries=0, max_in_flight=2)
+    for i in range(3):
+        eng.add(target(f"192.0.2.{i + 1}"))
+    sent = send_all(eng, T0)
+    assert len(sent) == 2 and eng.backlog == 1
+    assert eng.wake_at(T0) == T0 + 500 * MS  # blocked: only an expiry can help
+    one_reply(eng, V4, "192.0.2.1", reply_to(sent[0][0]), T0 + MS)
+    assert len(send_all(eng, T0 + MS)) == 1
+
+
+def test_more_targets_than_sequence_numbers() -> None:
+    # 70,000 targets answered at once: numbers wrap and are reused once answered.
+    eng = engine(interval=0, retries=0)
+    answered = 0
+    for i in range(70_000):
+        eng.add(target(f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}"))
+        for packet, probe in send_all(eng, T0):
+            event = one_reply(eng, V4, probe.host.address, reply_to(packet), T0 + 1)  # type: ignore[attr-defined]
+            answered += isinstance(event, HostDone)
+    assert answered == 70_000 and eng.finished
+
+
+def test_ipv6_targets_use_their_own_types() -> None:
+    eng = engine(interval=0)
+    eng.add(target("2001:db8::1", V6))
+    ((packet, _),) = send_all(eng, T0)
+    assert packet[0] == 128
+    assert isinstance(one_reply(eng, V6, "2001:db8::1", reply_to(packet, V6), T0 + 1), HostDone)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"count": 0},
+        {"retries": -1},
+        {"backoff": 0.5},
+        {"timeout": -1},
+        {"size": 15},
+        {"size": 65508},
+        {"max_in_flight": 0},
+        {"max_in_flight": 65537},
+        {"family": 99},
+        {"backend": "udp"},
+    ],
+)
+def test_bad_options_are_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        SweepOptions(**fields)  # type: ignore[arg-type]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    count=st.one_of(st.none(), st.integers(1, 4)),
+    hosts=st.integers(1, 12),
+    fates=st.lists(st.sampled_from(["reply", "dup", "drop", "late", "stray"]), min_size=60),
+)
+def test_every_target_finishes_once_and_counts_stay_consistent(
+    count: int | None, hosts: int, fates: list[str]
+) -> None:
+    eng = engine(count=count, interval=0.001, period=0.01, timeout=0.005, retries=2)
+    for i in range(hosts):
+        eng.add(target(f"192.0.2.{i + 1}"))
+    done: dict[str, object] = {}
+    now = T0
+    step = 0
+    for _ in range(10_000):  # bounded
+        for event in eng.expire(now):
+            if isinstance(event, HostDone):
+                assert event.result.target.address not in done
+                done[event.result.target.address] = event.result
+        while (item := eng.next_probe(now)) is not None:
+            packet, probe = item
+            fate = fates[step % len(fates)]
+            step += 1
+            address = probe.host.address  # type: ignore[attr-defined]
+            arrival = now + (20 * MS if fate == "late" else MS)  # past every timeout
+            source = "198.51.100.7" if fate == "stray" else address
+            copies = 2 if fate == "dup" else (0 if fate == "drop" else 1)
+            for _copy in range(copies):
+                events = on_reply(eng, V4, source, reply_to(packet), arrival)
+                if fate in ("late", "stray"):
+                    assert events == []
+                for event in events:
+                    if isinstance(event, HostDone):
+                        assert address not in done
+                        done[address] = event.result
+        if eng.finished:
+            break
+        wake = eng.wake_at(now)
+        assert wake is not None and wake >= now
+        now = max(wake, now + 1)
+    assert eng.finished and len(done) == hosts
+    for result in done.values():
+        assert 0 <= result.received <= result.sent <= (count or 3)  # type: ignore[attr-defined]
+        answered = [r for r in result.rtts_ns if r is not None]  # type: ignore[attr-defined]
+        assert len(answered) == result.received  # type: ignore[attr-defined]
