@@ -542,7 +542,8 @@ def _send(channel: _Channel, run: _Run) -> None:
             run.deliver(LocalError(failure.errno or 0, seq, None, time.time_ns(), send_only=True))
     else:
         plan.wait_ms = pacer.sent_ok()
-        run.deliver(tracker.sent(seq, wall_ns))
+        # The emulation stamps just before its system call (base.PingSocket.last_send_ns).
+        run.deliver(tracker.sent(seq, channel.sock.last_send_ns or wall_ns))
     run.elapsed_ns = sent_at - plan.start_ns
     if plan.last_probe_left(tracker.transmitted):
         plan.start_linger(tracker.stats, pacer.interval_ms, time.monotonic())

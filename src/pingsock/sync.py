@@ -251,7 +251,9 @@ class Pinger:
                 yield LocalError(exc.errno or 0, seq, None, time.time_ns(), send_only=True)
         else:
             plan.wait_ms = self.pacer.sent_ok()
-            yield tracker.sent(seq, wall_ns)
+            # The emulation's own checks run between our stamp and the kernel: its stamp
+            # taken just before the system call keeps RTTs comparable across backends.
+            yield tracker.sent(seq, self.socket.last_send_ns or wall_ns)
         self.elapsed_ns = sent_at - plan.start_ns
         if plan.last_probe_left(tracker.transmitted):
             plan.start_linger(tracker.stats, self.pacer.interval_ms, time.monotonic())

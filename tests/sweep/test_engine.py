@@ -177,7 +177,7 @@ def test_max_in_flight_holds_sends_until_a_slot_is_free() -> None:
         eng.add(target(f"192.0.2.{i + 1}"))
     sent = send_all(eng, T0)
     assert len(sent) == 2 and eng.backlog == 1
-    assert eng.wake_at(T0) == T0 + 500 * MS  # blocked: only an expiry can help
+    assert eng.wake_at(T0) == T0 + 500 * MS  # full: only a reply or an expiry can help
     one_reply(eng, V4, "192.0.2.1", reply_to(sent[0][0]), T0 + MS)
     assert len(send_all(eng, T0 + MS)) == 1
 
@@ -268,3 +268,18 @@ def test_every_target_finishes_once_and_counts_stay_consistent(
         assert 0 <= result.received <= result.sent <= (count or 3)  # type: ignore[attr-defined]
         answered = [r for r in result.rtts_ns if r is not None]  # type: ignore[attr-defined]
         assert len(answered) == result.received  # type: ignore[attr-defined]
+
+
+def test_a_window_of_one_sends_as_soon_as_the_reply_is_in() -> None:
+    # max_in_flight=1: each reply frees the slot, and the next probe is due at once.
+    eng = engine(count=3, interval=0, period=0, max_in_flight=1)
+    eng.add(target("192.0.2.1"))
+    now = T0
+    for number in range(3):
+        ((packet, _),) = send_all(eng, now)
+        assert now < eng.wake_at(now) <= now + 500 * MS  # full: a timeout or a reply
+        on_reply(eng, V4, "192.0.2.1", reply_to(packet), now + MS)
+        now += MS
+        if number < 2:
+            assert eng.wake_at(now) <= now  # due already
+    assert eng.finished

@@ -23,6 +23,13 @@ class PingSocket(Protocol):
     @property
     def backend(self) -> str: ...
     @property
+    def last_send_ns(self) -> int:
+        """Wall-clock ns taken just before the last datagram entered the kernel, when the
+        backend spends time of its own before that (the emulation's checks and rewrite);
+        0 when a caller's stamp taken before ``send()`` is as close (the kernel socket)."""
+        ...
+
+    @property
     def family(self) -> int: ...
     @property
     def type(self) -> int: ...

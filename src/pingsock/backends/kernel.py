@@ -47,6 +47,7 @@ class KernelPingSocket(socket.socket):
     """The kernel's ping socket itself (a ``socket.socket``), with ``backend = "kernel"``."""
 
     backend = "kernel"
+    last_send_ns = 0  # a stamp taken before send() is as close as user space gets
 
     def __init__(self, family: int = socket.AF_INET, fileno: int | None = None) -> None:
         super().__init__(family, socket.SOCK_DGRAM, protocol_for(family), fileno)

@@ -113,6 +113,7 @@ class RawPingSocket(IdentHolder, ReceiveQueues):
         self._v6 = family == socket.AF_INET6
         self._state = PingSocketState(family)
         self._options = RawOptions(self._raw, family, self._state)
+        self.last_send_ns = 0  # base.PingSocket.last_send_ns
         self._peer_flowinfo = 0  # the flow label connect() stored (IPV6_FLOWINFO_SEND)
         self._peer_scope = 0  # the scope getpeername() shows (M7)
         self._claim: IdentClaim | None = None
@@ -352,7 +353,7 @@ class RawPingSocket(IdentHolder, ReceiveQueues):
         pending = 0 if too_big else self._state.take_pending_error()
         if pending:
             raise os_error(pending)  # J5/J6: the datagram is dropped
-        transmit(
+        self.last_send_ns = transmit(
             self._raw, self._options, self._state, wire, message=message, ancdata=ancdata,
             flags=flags, address=to, peer_scope=self._peer_scope,
         )  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import time
 from collections.abc import Iterable
 
 from pingsock import linux
@@ -88,8 +89,9 @@ def transmit(
     flags: int,
     address: Address,
     peer_scope: int,
-) -> None:
-    """Send the echo ``wire`` (the user's ``message`` rewritten) on the raw socket."""
+) -> int:
+    """Send the echo ``wire`` (the user's ``message`` rewritten) on the raw socket; the
+    wall-clock ns taken just before the system call."""
     v6 = state.family == socket.AF_INET6
     anc = list(ancdata)
     if v6:
@@ -99,6 +101,7 @@ def transmit(
     def send() -> None:
         raw.sendmsg([wire], anc, flags, address)
 
+    stamp = time.time_ns()  # RTTs start here, after the emulation's own work
     try:
         send()
     except OSError as exc:
@@ -107,6 +110,7 @@ def transmit(
             raise
         if not queue_local_error(raw, options, state, send, message):
             raise
+    return stamp
 
 
 def check_before_pending_error(

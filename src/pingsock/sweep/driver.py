@@ -27,7 +27,7 @@ from pingsock.sweep.targets import block_bounds
 
 __all__ = ["Sweeper", "resolve_target", "run", "sweep"]
 
-_BURST = 32  # sends between two reads of the receive queue
+_BURST = 128  # sends between two reads of the receive queue (32 to 256 measured alike)
 _STEP = 4096  # sends in one step at most
 _FEED = 512  # targets resolved ahead of the sender
 _RCVBUF = 4 << 20
@@ -216,16 +216,26 @@ class Sweeper:
             self._feed(out)
         now = time_ns()
         out.extend(engine.expire(now))
-        burst = 0
-        for _ in range(_STEP):
+        burst = sent = 0
+        while sent < _STEP:
             item = engine.next_probe(now)
             if item is None:
-                break
+                # Held by the window (max_in_flight) or the gap: replies read now may free a
+                # slot, and the next probe goes out in this same round.
+                if not self._drain(out):
+                    break
+                now = time_ns()
+                continue
+            sent += 1
             packet, probe = item
+            sock = sockets[probe.host.family]
             try:
-                sockets[probe.host.family].sendto(packet, probe.host.sockaddr)
+                sock.sendto(packet, probe.host.sockaddr)
             except OSError as exc:
                 out.append(engine.send_failed(probe, exc.errno or errno.EIO))
+            else:
+                if sock.last_send_ns:  # the emulation: its stamp is closer to the wire
+                    probe.sent_ns = sock.last_send_ns
             burst += 1
             if burst == _BURST:
                 self._drain(out)
@@ -249,8 +259,11 @@ class Sweeper:
             if delay is None or delay > 0:
                 select.select(self.pollables, [], [], 1.0 if delay is None else min(delay, 1.0))
 
-    def _drain(self, out: list[Event]) -> None:
+    def _drain(self, out: list[Event]) -> int:
+        """Read every queued reply (and error) of every socket; how many were read."""
+        read = 0
         on_reply = self.engine.on_reply
+        waiting = self.engine.waiting
         unpack_timespec = _TIMESPEC.unpack_from
         for family, sock in self._pollers:
             recvmsg = sock.recvmsg
@@ -271,8 +284,12 @@ class Sweeper:
                         sec, nsec = unpack_timespec(value)
                         received = sec * 1_000_000_000 + nsec
                 on_reply(family, address[0], data, received or time.time_ns(), out)
+                read += 1
+                if not waiting(family):
+                    break  # all answered: spare the EAGAIN (an exception) the next read costs
             if sock.backend == "raw":
                 self._read_errors(family, sock, out)  # the emulation shows errors as POLLIN
+        return read
 
     def _read_errors(self, family: int, sock: PingSocket, out: list[Event]) -> None:
         from pingsock.cmsg import parse_extended_error

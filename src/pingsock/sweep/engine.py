@@ -151,7 +151,6 @@ class SweepEngine:
         self._later: deque[tuple[int, _Host]] = deque()  # (due, host), due times ascending
         self._expiry: list[deque[_Probe]] = [deque() for _ in self._timeouts_ns]
         self._next_allowed = 0
-        self._blocked = False
         self._active = 0  # hosts fed and not finished
 
     # -- feeding -------------------------------------------------------------------------
@@ -165,6 +164,10 @@ class SweepEngine:
     def backlog(self) -> int:
         """Targets fed but not probed yet (the driver feeds while this is small)."""
         return len(self._fresh)
+
+    def waiting(self, family: int) -> int:
+        """Probes of ``family`` neither answered nor expired."""
+        return self._families[family].waiting
 
     @property
     def finished(self) -> bool:
@@ -191,9 +194,7 @@ class SweepEngine:
             return None
         family = host.fam
         if family.waiting >= self._cap:
-            self._blocked = True  # until an expiry or a reply frees a slot
-            return None
-        self._blocked = False
+            return None  # until a reply or an expiry frees a slot (wake_at() knows)
         if fresh:
             self._fresh.popleft()
         else:
@@ -259,7 +260,8 @@ class SweepEngine:
         if probe.answered:
             host.duplicates += 1
             if self._count_mode and not host.finished:
-                out.append(ProbeReply(host.target, probe.index, rtt, len(data), ttl, True))
+                reply = (host.target, probe.index, rtt, len(data), ttl, True)
+                out.append(_new_tuple(ProbeReply, reply))
             return True
         probe.answered = True
         fam.waiting -= 1
@@ -269,7 +271,7 @@ class SweepEngine:
         if not self._count_mode:
             out.append(self._finish(host))  # fping's default mode: the first reply settles it
             return True
-        out.append(ProbeReply(host.target, probe.index, rtt, len(data), ttl, False))
+        out.append(_new_tuple(ProbeReply, (host.target, probe.index, rtt, len(data), ttl, False)))
         if host.next_index >= self._tries and not host.waiting:
             out.append(self._finish(host))
         return True
@@ -323,10 +325,10 @@ class SweepEngine:
     def wake_at(self, now_ns: int) -> int | None:
         """When something is next due (a send or an expiry), or None if nothing is."""
         times = [queue[0].deadline for queue in self._expiry if queue]
-        if self._blocked:
-            return min(times) if times else None
         if self._later:
-            times.append(max(self._later[0][0], self._next_allowed))
-        if self._fresh:
+            due, host = self._later[0]
+            if host.fam.waiting < self._cap:  # else only a reply or an expiry can help
+                times.append(max(due, self._next_allowed))
+        if self._fresh and self._fresh[0].fam.waiting < self._cap:
             times.append(max(now_ns, self._next_allowed))
         return min(times) if times else None
