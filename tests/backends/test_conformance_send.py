@@ -13,7 +13,6 @@ from contract_helpers import (
     V4,
     V6,
     attempt,
-    deviates,
     drain,
     icmp4,
     inject4,

@@ -283,3 +283,18 @@ def test_a_window_of_one_sends_as_soon_as_the_reply_is_in() -> None:
         if number < 2:
             assert eng.wake_at(now) <= now  # due already
     assert eng.finished
+
+
+def test_a_failed_send_ends_the_target_in_the_default_mode_only() -> None:
+    eng = engine(interval=0, retries=3)
+    eng.add(target("192.0.2.1"))
+    ((_packet, probe),) = send_all(eng, T0)
+    error, done = eng.send_failed(probe, 101)  # type: ignore[arg-type]
+    assert error == ProbeError(target("192.0.2.1"), 0, "", -1, 101)
+    assert isinstance(done, HostDone) and done.result.sent == 1 and done.result.errors == 1
+    assert eng.finished and send_all(eng, T0 + 10_000 * MS) == []
+    counted = engine(count=2, interval=0, period=0)
+    counted.add(target("192.0.2.1"))
+    (_first, (_p, probe)) = send_all(counted, T0)
+    assert len(counted.send_failed(probe, 101)) == 1  # type: ignore[arg-type]
+    assert ProbeLost(target("192.0.2.1"), 1) in counted.expire(T0 + 500 * MS)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from pingsock import linux
+from pingsock.backends.auto import open_socket
 from pingsock.backends.base import PingSocket
 from pingsock.sweep.engine import SweepEngine
 from pingsock.sweep.events import Event, HostDone, HostResult, ResolveFailed, SweepTarget
@@ -83,8 +84,6 @@ def _addresses(family: int, first: int, last: int) -> Iterator[tuple[str, int]]:
 
 
 def _open(family: int, options: SweepOptions) -> PingSocket:
-    from pingsock.backends.auto import open_socket
-
     sock = open_socket(family, backend=options.backend)  # type: ignore[arg-type]
     v6 = family == socket.AF_INET6
     level = linux.SOL_IPV6 if v6 else linux.SOL_IP
@@ -232,7 +231,7 @@ class Sweeper:
             try:
                 sock.sendto(packet, probe.host.sockaddr)
             except OSError as exc:
-                out.append(engine.send_failed(probe, exc.errno or errno.EIO))
+                out.extend(engine.send_failed(probe, exc.errno or errno.EIO))
             else:
                 if sock.last_send_ns:  # the emulation: its stamp is closer to the wire
                     probe.sent_ns = sock.last_send_ns

@@ -224,11 +224,19 @@ class SweepEngine:
             self._next_allowed = now_ns + self._gap_ns
         return packet, probe
 
-    def send_failed(self, probe: _Probe, errno_value: int) -> ProbeError:
-        """The driver could not send ``probe`` (``errno_value``): reported, and the probe is
-        left to time out, as fping counts it."""
-        probe.host.errors += 1
-        return ProbeError(probe.host.target, probe.index, "", -1, errno_value)
+    def send_failed(self, probe: _Probe, errno_value: int) -> list[Event]:
+        """The driver could not send ``probe`` (``errno_value``, reported as a ProbeError
+        with type -1). In the default mode the target ends there, as fping gives up on a
+        host whose send fails; in count mode the probe is left to time out (lost)."""
+        host = probe.host
+        host.errors += 1
+        events: list[Event] = [ProbeError(host.target, probe.index, "", -1, errno_value)]
+        if not self._count_mode:
+            probe.answered = True  # settled: no retry, no reply can count
+            host.fam.waiting -= 1
+            host.waiting -= 1
+            events.append(self._finish(host))
+        return events
 
     # -- receiving -----------------------------------------------------------------------
 
