@@ -513,9 +513,12 @@ def _send(channel: _Channel, run: _Run) -> None:
     sent_at = time.monotonic_ns()
     failure: OSError | None = None
     held: list[_HeldError] = []
+    packet = header + payload
+    destination = run.target.sockaddr
     for attempt in range(2):
+        send_ns = time.time_ns()  # the RTT's start: after the bookkeeping, before the call
         try:
-            channel.sock.sendto(header + payload, run.target.sockaddr)
+            channel.sock.sendto(packet, destination)
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.ENOBUFS, errno.ENOMEM):
                 channel.forget(run, wire)
@@ -543,7 +546,7 @@ def _send(channel: _Channel, run: _Run) -> None:
     else:
         plan.wait_ms = pacer.sent_ok()
         # The emulation stamps just before its system call (base.PingSocket.last_send_ns).
-        run.deliver(tracker.sent(seq, channel.sock.last_send_ns or wall_ns))
+        run.deliver(tracker.sent(seq, channel.sock.last_send_ns or send_ns))
     run.elapsed_ns = sent_at - plan.start_ns
     if plan.last_probe_left(tracker.transmitted):
         plan.start_linger(tracker.stats, pacer.interval_ms, time.monotonic())

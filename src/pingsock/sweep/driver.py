@@ -133,18 +133,21 @@ class Sweeper:
 
     def _feed(self, out: list[Event]) -> None:
         """Resolve targets until ``_FEED`` wait for their first probe (lazily: a /8 is
-        never held in memory). Blocks and ranges need no resolving (``expand_addresses``)."""
+        never held in memory). Blocks and ranges need no resolving (``block_bounds``)."""
         engine = self.engine
         allowed = self.options.family
         new_target = tuple.__new__  # SweepTarget(...) without its Python-level __new__
+        add = engine.add
         while engine.backlog < _FEED:
+            room = _FEED - engine.backlog
             for address, family in self._block:
                 if allowed and family != allowed:
                     continue
                 if family not in self._sockets:
                     self._open(family)
-                engine.add(new_target(SweepTarget, (address, address, family, 0)))
-                if engine.backlog >= _FEED:
+                add(new_target(SweepTarget, (address, address, family, 0)))
+                room -= 1
+                if not room:
                     return
             spec = next(self._specs, None)
             if spec is None:
@@ -262,9 +265,10 @@ class Sweeper:
         """Read every queued reply (and error) of every socket; how many were read."""
         read = 0
         on_reply = self.engine.on_reply
-        waiting = self.engine.waiting
+        family_state = self.engine.family_state
         unpack_timespec = _TIMESPEC.unpack_from
         for family, sock in self._pollers:
+            state = family_state(family)
             recvmsg = sock.recvmsg
             while True:
                 try:
@@ -284,7 +288,7 @@ class Sweeper:
                         received = sec * 1_000_000_000 + nsec
                 on_reply(family, address[0], data, received or time.time_ns(), out)
                 read += 1
-                if not waiting(family):
+                if not state.waiting:
                     break  # all answered: spare the EAGAIN (an exception) the next read costs
             if sock.backend == "raw":
                 self._read_errors(family, sock, out)  # the emulation shows errors as POLLIN

@@ -165,9 +165,11 @@ class SweepEngine:
         """Targets fed but not probed yet (the driver feeds while this is small)."""
         return len(self._fresh)
 
-    def waiting(self, family: int) -> int:
-        """Probes of ``family`` neither answered nor expired."""
-        return self._families[family].waiting
+    def family_state(self, family: int) -> _Family:
+        """The record of ``family``'s sequence space; its ``waiting`` attribute counts the
+        probes neither answered nor expired (read per reply by the driver: an attribute,
+        not a call)."""
+        return self._families[family]
 
     @property
     def finished(self) -> bool:
