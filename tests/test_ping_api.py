@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import errno
 import socket
+import struct
 
 import pytest
 
 import pingsock
+from lab.netns import Netns
 from lab.responder import ResponderLab
 
 pytestmark = pytest.mark.netns
@@ -132,3 +134,49 @@ def test_small_payloads_are_not_timed(responder_lab: ResponderLab) -> None:
     assert result.received == 2
     assert result.rtt is None and all(r.rtt_us is None for r in result.replies)
     assert [r.size for r in result.replies] == [16, 16]
+
+
+@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["v4", "v6"])
+def test_kernel_transmit_stamps_start_the_rtt(netns: Netns, family: int) -> None:
+    # pingsock.ping() on the kernel socket times from the kernel's software transmit stamp
+    # (SO_TIMESTAMPING, read back from the error queue), which comes after the clock reading
+    # before sendto() (the Sent event); the stamps never show up as errors. The CLI's way
+    # (kernel_send_stamps off) times from that clock reading exactly, as iputils does.
+    netns.set_ping_group_range(0, 0)
+    target = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    for kernel_stamps in (True, False):
+        events: list[object] = []
+        options = pingsock.PingOptions(
+            count=5, interval=0.01, backend="kernel", kernel_send_stamps=kernel_stamps
+        )
+        with netns.entered(), pingsock.Pinger(target, options) as pinger:
+            result = pinger.run(on_event=events.append)
+        sent = {e.seq: e.at_ns for e in events if type(e).__name__ == "Sent"}  # type: ignore[attr-defined]
+        assert (result.received, result.error_count, result.errors) == (5, 0, ())
+        for reply in result.replies:
+            user_rtt_us = (reply.received_at_ns - sent[reply.seq]) // 1000
+            assert reply.rtt_us is not None
+            if kernel_stamps:
+                assert 0 <= reply.rtt_us <= user_rtt_us
+            else:
+                assert reply.rtt_us == user_rtt_us
+
+
+def test_transmit_stamp_entries_are_recognised() -> None:
+    from pingsock import linux
+    from pingsock.cmsg import ExtendedError, parse_tx_timestamp
+
+    icmp = bytes([8, 0, 0, 0, 0, 7, 0, 42]) + bytes(56)
+    packet = bytes(14) + bytes([0x45]) + bytes(19) + icmp  # link header, IPv4 header, ICMP
+    stamp = struct.pack("=qq", 1_700_000_000, 123) + bytes(32)  # scm_timestamping: 3 timespecs
+    origin = ExtendedError(42, linux.SO_EE_ORIGIN_TIMESTAMPING, 0, 0, 0, 0, None)
+    anc = [
+        (linux.SOL_SOCKET, linux.SCM_TIMESTAMPING, stamp),
+        (linux.SOL_IP, linux.IP_RECVERR, origin.pack(linux.AF_INET)),
+    ]
+    assert parse_tx_timestamp(packet, anc, len(icmp)) == (42, 1_700_000_000_000_000_123)
+    icmp_error = ExtendedError(113, linux.SO_EE_ORIGIN_ICMP, 3, 1, 0, 0, "192.0.2.1")
+    as_error = [anc[0], (linux.SOL_IP, linux.IP_RECVERR, icmp_error.pack(linux.AF_INET))]
+    assert parse_tx_timestamp(packet, as_error, len(icmp)) is None  # an ICMP error entry
+    assert parse_tx_timestamp(packet[:20], anc, len(icmp)) is None  # too short
+    assert parse_tx_timestamp(packet, anc[1:], len(icmp)) is None  # no stamp

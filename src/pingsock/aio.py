@@ -32,7 +32,12 @@ from collections.abc import Callable
 from pingsock import linux
 from pingsock.backends.auto import BackendName, open_socket
 from pingsock.backends.base import PingSocket
-from pingsock.cmsg import ExtendedError, parse_extended_error, parse_timestamp_ns
+from pingsock.cmsg import (
+    ExtendedError,
+    parse_extended_error,
+    parse_timestamp_ns,
+    parse_tx_timestamp,
+)
 from pingsock.events import Event, LocalError, Sent
 from pingsock.pacing import Pacer
 from pingsock.probe_plan import (
@@ -187,6 +192,13 @@ class _Channel:
         self.runs: set[_Run] = set()
         self.next_seq = 1
         self.fd = sock.fileno()
+        # The kernel socket stamps each datagram as it leaves (SO_TIMESTAMPING): RTTs then run
+        # kernel to kernel, as pingsock.ping()'s do. last_sent: (wire seq, length, probe).
+        self.tx_stamps = sock.backend == "kernel"
+        self.last_sent: tuple[int, int, _Probe] | None = None
+        if self.tx_stamps:
+            flags = linux.SOF_TIMESTAMPING_TX_SOFTWARE | linux.SOF_TIMESTAMPING_SOFTWARE
+            sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPING, flags)
         loop.add_reader(self.fd, self.on_readable)
 
     def close(self) -> None:
@@ -283,6 +295,8 @@ class _Channel:
             except OSError:
                 break
             received_ns = time.time_ns()
+            if self.tx_stamps and self._restamped(data, anc):
+                continue
             error: ExtendedError | None = None
             for level, kind, payload in anc:
                 if (level, kind) in _RECVERR:
@@ -291,6 +305,8 @@ class _Channel:
                     stamp = parse_timestamp_ns(level, kind, payload)
                     if stamp is not None:
                         received_ns = stamp
+            if error is not None and error.origin == linux.SO_EE_ORIGIN_TIMESTAMPING:
+                continue  # a transmit stamp that came too late to matter
             matched = None if error is None else self._match_error(data, address)
             if error is None or matched is None:
                 continue
@@ -301,6 +317,19 @@ class _Channel:
                 routed += 1
                 probe.run.deliver(probe.run.tracker.error(error, message, received_ns))
         return routed, held
+
+    def _restamped(self, data: bytes, anc: list[tuple[int, int, bytes]]) -> bool:
+        """A transmit stamp of the datagram just sent: its run gets the kernel's send time."""
+        if self.last_sent is None:
+            return False
+        wire, length, probe = self.last_sent
+        sent = parse_tx_timestamp(data, anc, length)
+        if sent is None:
+            return False
+        if sent[0] == wire:
+            probe.run.tracker.restamp(probe.seq, sent[1])
+            self.last_sent = None
+        return True
 
     def _match_error(self, quoted: bytes, address: object) -> tuple[_Probe, bytes] | None:
         """The probe an error-queue entry quotes, and the quote in that run's numbering."""
@@ -547,6 +576,9 @@ def _send(channel: _Channel, run: _Run) -> None:
         plan.wait_ms = pacer.sent_ok()
         # The emulation stamps just before its system call (base.PingSocket.last_send_ns).
         run.deliver(tracker.sent(seq, channel.sock.last_send_ns or send_ns))
+        if channel.tx_stamps:
+            channel.last_sent = (wire, len(packet), probe)
+            channel.read_errors()  # its transmit stamp, queued inside sendto() as a rule
     run.elapsed_ns = sent_at - plan.start_ns
     if plan.last_probe_left(tracker.transmitted):
         plan.start_linger(tracker.stats, pacer.interval_ms, time.monotonic())

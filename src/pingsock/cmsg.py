@@ -25,6 +25,7 @@ __all__ = [
 #                            u32 ee_info; u32 ee_data; }  (uapi/linux/errqueue.h)
 _SOCK_EE = struct.Struct("=IBBBBII")
 _SOCKADDR_IN = struct.Struct("=H")  # sa_family in host order; the rest is network order
+_RECVERR = ((linux.SOL_IP, linux.IP_RECVERR), (linux.SOL_IPV6, linux.IPV6_RECVERR))
 _TIMESPEC = struct.Struct("=qq")  # struct timespec on 64-bit Linux: tv_sec, tv_nsec
 _TIMEVAL = struct.Struct("=qq")  # struct timeval: tv_sec, tv_usec
 _INT = struct.Struct("=i")
@@ -111,3 +112,32 @@ def parse_int_cmsg(data: bytes) -> int | None:
 def pack_int_cmsg(value: int) -> bytes:
     """The 4-byte ``int`` payload of an IP_TTL / IPV6_HOPLIMIT cmsg."""
     return _INT.pack(value)
+
+
+def parse_tx_timestamp(
+    data: bytes, anc: list[tuple[int, int, bytes]], sent_length: int
+) -> tuple[int, int] | None:
+    """(sequence, ns) of a transmit time stamp read from the error queue, or None when the
+    entry is something else (an ICMP or local error).
+
+    With ``SOF_TIMESTAMPING_TX_SOFTWARE`` the kernel queues, for each datagram sent, a copy of
+    the packet as it left (link header, IP header, then our ICMP message of ``sent_length``
+    bytes), an ``SO_EE_ORIGIN_TIMESTAMPING`` extended error and an ``SCM_TIMESTAMPING`` cmsg
+    whose first timespec is the software stamp (Documentation/networking/timestamping.rst).
+    The ICMP message is the last ``sent_length`` bytes: its sequence number says which probe.
+    """
+    stamp = None
+    origin = None
+    for level, kind, payload in anc:
+        if level == linux.SOL_SOCKET and kind == linux.SCM_TIMESTAMPING and len(payload) >= 16:
+            sec, nsec = _TIMESPEC.unpack_from(payload)
+            stamp = int(sec) * 1_000_000_000 + int(nsec)
+        elif (level, kind) in _RECVERR:
+            error = parse_extended_error(payload)
+            origin = None if error is None else error.origin
+    if origin != linux.SO_EE_ORIGIN_TIMESTAMPING or not stamp:
+        return None
+    if sent_length < 8 or len(data) < sent_length:
+        return None
+    start = len(data) - sent_length
+    return struct.unpack_from("!H", data, start + 6)[0], stamp

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pingsock import linux
 from pingsock.backends.auto import BackendName, open_socket
 from pingsock.backends.base import PingSocket
-from pingsock.cmsg import parse_extended_error, parse_timestamp_ns
+from pingsock.cmsg import parse_extended_error, parse_timestamp_ns, parse_tx_timestamp
 from pingsock.events import Event, IcmpError, LocalError, NoAnswerYet, Sent, StatusRequest
 from pingsock.pacing import Pacer
 from pingsock.probe_plan import (
@@ -67,6 +67,11 @@ class PingOptions:
     report_outstanding: bool = False  # -O: NoAnswerYet events
     user_latency: bool = False  # -U: receive time from the clock after recvmsg, not the kernel
     flowinfo: int = 0  # -F: the IPv6 flow label put in each probe's destination (network order)
+    # RTTs from the kernel's software transmit stamp (SO_TIMESTAMPING, read back from the error
+    # queue) on the kernel socket, rather than the clock read before sendto() as iputils
+    # does: kernel to kernel, about a microsecond on loopback. pingsock.ping() sets it; the
+    # CLI keeps iputils' way.
+    kernel_send_stamps: bool = False
 
 
 class Pinger:
@@ -87,6 +92,8 @@ class Pinger:
         self.target = target if isinstance(target, Target) else resolve(target, self.options.family)
         self.family = self.target.family
         self.socket: PingSocket = sock or open_socket(self.family, backend=self.options.backend)
+        self._tx_stamps = False
+        self._sent_length = 8 + self.options.size
         try:
             self._configure()
         except BaseException:
@@ -130,6 +137,14 @@ class Pinger:
             sock.setsockopt(level, option, value)
         if self.options.ident is not None:
             sock.bind(("::", self.options.ident, 0, 0) if v6 else ("0.0.0.0", self.options.ident))
+        if (
+            self.options.kernel_send_stamps
+            and not self.options.user_latency
+            and sock.backend == "kernel"
+        ):
+            flags = linux.SOF_TIMESTAMPING_TX_SOFTWARE | linux.SOF_TIMESTAMPING_SOFTWARE
+            sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPING, flags)
+            self._tx_stamps = True
 
     def check_route(self) -> None:
         """iputils' probe ``connect()`` on a UDP socket: a routing failure is reported before
@@ -254,6 +269,10 @@ class Pinger:
             # The emulation's own checks run between our stamp and the kernel: its stamp
             # taken just before the system call keeps RTTs comparable across backends.
             yield tracker.sent(seq, self.socket.last_send_ns or wall_ns)
+            if self._tx_stamps:
+                # The transmit stamp is queued inside sendto() on loopback and most devices;
+                # one that comes later is taken by the next read of the error queue.
+                yield from self._read_errors()
         self.elapsed_ns = sent_at - plan.start_ns
         if plan.last_probe_left(tracker.transmitted):
             plan.start_linger(tracker.stats, self.pacer.interval_ms, time.monotonic())
@@ -310,6 +329,11 @@ class Pinger:
             except OSError:
                 return
             received_ns = time.time_ns()
+            if self._tx_stamps:
+                sent = parse_tx_timestamp(data, anc, self._sent_length)
+                if sent is not None:
+                    self.tracker.restamp(*sent)
+                    continue
             for level, kind, payload in anc:
                 if (level, kind) in (
                     (linux.SOL_IP, linux.IP_RECVERR),
@@ -349,6 +373,7 @@ def ping(
     name, ``PingPermissionError`` when no backend is allowed, ``OSError`` for routing failures.
     """
     options = PingOptions(
+        kernel_send_stamps=True,
         count=count,
         interval=interval,
         linger=timeout,

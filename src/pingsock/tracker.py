@@ -77,6 +77,12 @@ class ProbeTracker:
         self.stats.sent()
         return Sent(seq, at_ns)
 
+    def restamp(self, seq: int, at_ns: int) -> None:
+        """A better send time for ``seq`` (the kernel's transmit stamp), unless it has been
+        answered already (its RTT is then told)."""
+        if self._sent_ns[seq] and not self.answered(seq):
+            self._sent_ns[seq] = at_ns
+
     def reply(
         self,
         message: bytes,
