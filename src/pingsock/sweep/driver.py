@@ -218,17 +218,20 @@ class Sweeper:
             self._feed(out)
         now = time_ns()
         out.extend(engine.expire(now))
-        burst = sent = 0
+        burst = sent = held = 0
         while sent < _STEP:
             item = engine.next_probe(now)
             if item is None:
                 # Held by the window (max_in_flight) or the gap: replies read now may free a
-                # slot, and the next probe goes out in this same round.
-                if not self._drain(out):
+                # slot, and the next probe goes out in this same round. Bounded, so that a
+                # stream of replies that frees nothing (duplicates) cannot hold the round.
+                held += 1
+                if held > _BURST or not self._drain(out):
                     break
                 now = time_ns()
                 continue
             sent += 1
+            held = 0
             packet, probe = item
             sock = sockets[probe.host.family]
             try:
