@@ -10,7 +10,7 @@ import socket
 from pingsock import linux
 from pingsock.backends import bpf
 from pingsock.backends.raw_recv import acted_on_errors
-from pingsock.backends.reserve import IdentClaim, claim_ident, kernel_held_idents
+from pingsock.backends.reserve import IdentClaim, claim_ident, claim_name, kernel_held_idents
 from pingsock.emulation.idents import IdentAllocator, IdentsExhausted
 from pingsock.emulation.oserror import os_error
 from pingsock.emulation.state import PingSocketState
@@ -32,15 +32,7 @@ _EXCLUSIVE_PREFIX = b"\0pingsock/ident-exclusive/"
 def claim_exclusive(ident: int) -> IdentClaim | None:
     """Mark ``ident`` as held by a socket with SO_REUSEADDR 0; None when already marked.
     Abstract names are per network namespace and vanish with the process, like the claims."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-    try:
-        sock.bind(_EXCLUSIVE_PREFIX + str(ident).encode())
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            return None
-        raise
-    return IdentClaim(ident, sock)
+    return claim_name(_EXCLUSIVE_PREFIX, ident)
 
 
 def allocate() -> IdentClaim:

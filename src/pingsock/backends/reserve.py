@@ -14,7 +14,7 @@ import errno
 import socket
 from pathlib import Path
 
-__all__ = ["IdentClaim", "claim_ident", "kernel_held_idents"]
+__all__ = ["IdentClaim", "claim_ident", "claim_name", "kernel_held_idents"]
 
 _PREFIX = b"\0pingsock/ident/"
 _PROC_TABLES = (Path("/proc/net/icmp"), Path("/proc/net/icmp6"))
@@ -33,17 +33,22 @@ class IdentClaim:
         self._socket.close()
 
 
-def claim_ident(ident: int) -> IdentClaim | None:
-    """Claim ``ident`` for this process; None when another pingsock process holds it."""
+def claim_name(prefix: bytes, ident: int) -> IdentClaim | None:
+    """Bind the abstract name ``prefix`` + ``ident``; None when some process holds it."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
     try:
-        sock.bind(_PREFIX + str(ident).encode())
+        sock.bind(prefix + str(ident).encode())
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             return None
         raise
     return IdentClaim(ident, sock)
+
+
+def claim_ident(ident: int) -> IdentClaim | None:
+    """Claim ``ident`` for this process; None when another pingsock process holds it."""
+    return claim_name(_PREFIX, ident)
 
 
 def kernel_held_idents() -> frozenset[int]:

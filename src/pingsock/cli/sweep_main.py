@@ -443,53 +443,44 @@ class _Sweep:
                 self.failed_probes.add((position, event[1]))
                 self.tallies[position].lost(event[1])
             elif not first:
-                return  # fping stops at the first failure; the engine retries
+                return  # fping reports a host's first send failure only
             message = os.strerror(event.icmp_code)
             if args.json:
-                from pingsock.cli import json_sweep
-
-                self.output.stdout(
-                    json_sweep.error_line(
-                        host,
-                        event.target.address,
-                        event[1],
-                        source=event.source,
-                        icmp_type=event.icmp_type,
-                        icmp_code=event.icmp_code,
-                        text=message,
-                        timestamp=time.time(),
-                    )
-                )
+                self._json_error(event, host, message)
             elif args.verbose:
                 self.output.stderr(text.send_error_line(host, message))
             return
         v4 = event.target.family == AF_INET
         line = text.icmp_error_line(event.icmp_type, event.icmp_code, event.source, host)
         if args.json:
-            from pingsock.cli import json_sweep
-
-            self.output.stdout(
-                json_sweep.error_line(
-                    host,
-                    event.target.address,
-                    event[1],
-                    source=event.source,
-                    icmp_type=event.icmp_type,
-                    icmp_code=event.icmp_code,
-                    text=(
-                        line.partition(" from ")[0]
-                        if v4 and line
-                        else f"ICMP{'' if v4 else 'v6'} type {event.icmp_type} "
-                        f"code {event.icmp_code}"
-                    ),
-                    timestamp=time.time(),
-                )
+            self._json_error(
+                event,
+                host,
+                line.partition(" from ")[0]
+                if v4 and line
+                else f"ICMP{'' if v4 else 'v6'} type {event.icmp_type} code {event.icmp_code}",
             )
         if not v4 or not line:
             return  # fping 5.1 decodes no ICMPv6 error (it looks at the wrong offset)
         self.stats.other_icmp += 1
         if not args.json and not args.quiet:
             self.output.stderr(line)
+
+    def _json_error(self, event: ProbeError, host: str, message: str) -> None:
+        from pingsock.cli import json_sweep
+
+        self.output.stdout(
+            json_sweep.error_line(
+                host,
+                event.target.address,
+                event[1],
+                source=event.source,
+                icmp_type=event.icmp_type,
+                icmp_code=event.icmp_code,
+                text=message,
+                timestamp=time.time(),
+            )
+        )
 
     def on_done(self, result: HostResult) -> None:
         position = self.hosts.position(result.target)
