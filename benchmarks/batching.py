@@ -1,6 +1,12 @@
-"""Does batching pay from Python? sendto/recvmsg per probe against sendmmsg/recvmmsg through
-ctypes, and the receive buffer size against replies lost, on one ping socket sweeping a live
-loopback block (run inside a network namespace whose ping_group_range admits root).
+"""Does batching pay from Python? On one ping socket sweeping a live loopback block (run inside
+a network namespace whose ping_group_range admits root), three ways to move the probes:
+
+* ``sendto``/``recvfrom`` per probe;
+* ``sendmmsg``/``recvmmsg`` through ctypes, each message's fields set through ctypes
+  structures (the first attempt: slower than the plain calls);
+* ``sendmmsg``/``recvmmsg`` over fixed slots (what ``pingsock.sweep`` ships: the message
+  headers written once, each probe one ``struct.pack_into``, each reply one
+  ``struct.unpack_from``, at several batch sizes).
 
     ip netns exec NS python benchmarks/batching.py [--hosts N] [--repeat R]
 
@@ -151,6 +157,50 @@ def batched(targets: list[str], rcvbuf: int) -> int:
     return got
 
 
+def slotted(targets: list[str], rcvbuf: int, batch: int) -> int:
+    """sendmmsg ``batch`` probes at a time over fixed slots, recvmmsg up to 256 replies."""
+    from pingsock.sweep.mmsg import MessageBatches
+    from pingsock.sweep.slots import ADDRESS_ROOM, LENGTH_WORD, ReceiveBatch, SendBatch
+
+    sock = open_socket(rcvbuf)
+    outgoing = SendBatch(socket.AF_INET, 64, capacity=batch)
+    incoming = ReceiveBatch(64)
+    io = MessageBatches(sock.fileno(), socket.AF_INET, outgoing, incoming)
+    pack = struct.Struct(f"=HH4s{ADDRESS_ROOM - 8}xBBHHBB").pack_into
+    unpack = struct.Struct(f"=4x4s{ADDRESS_ROOM + 64 - 8}xBBxxxxBB").unpack_from
+    packed = [socket.inet_aton(host) for host in targets]
+    got = 0
+
+    def drain() -> int:
+        read = 0
+        while n := io.receive():
+            for i in range(n):  # what a sweep must do with each reply: its source and seq
+                if incoming.lengths[i * 16 + LENGTH_WORD] == 64:
+                    _source, _kind, _code, _high, _low = unpack(
+                        incoming.buffer, i * incoming.stride
+                    )
+            read += n
+            if n < incoming.capacity:
+                break
+        return read
+
+    for start in range(0, len(targets), batch):
+        chunk = packed[start : start + batch]
+        outgoing.clear()
+        for i, address in enumerate(chunk):
+            seq = (start + i) & 0xFFFF
+            pack(outgoing.buffer, i * outgoing.stride, socket.AF_INET, 0, address, 8, 0, 0, 0,
+                 seq >> 8, seq & 0xFF)  # fmt: skip
+            outgoing.seqs.append(seq)
+        first = 0
+        while first < len(chunk):
+            first += io.send(first, len(chunk) - first)
+        got += drain()
+    got += drain()
+    sock.close()
+    return got
+
+
 def measure(name: str, run: object, repeat: int, hosts: int) -> None:
     times, counts = [], []
     for _ in range(repeat):
@@ -179,6 +229,13 @@ def main() -> None:
             )
     measure("sendmmsg+recvmmsg (ctypes), batches of 64", lambda: batched(targets, 4 << 20),
             args.repeat, args.hosts)  # fmt: skip
+    for size in (16, 64, 256):
+        measure(
+            f"sendmmsg+recvmmsg over fixed slots, {size} a call",
+            lambda s=size: slotted(targets, 4 << 20, s),
+            args.repeat,
+            args.hosts,
+        )
 
 
 if __name__ == "__main__":

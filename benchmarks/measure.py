@@ -38,6 +38,10 @@ def run(argv: list[str], *, timeout: float, env: dict[str, str] | None = None) -
     ``os.wait4`` gives the peak RSS of that process itself (``ip netns exec`` execs in
     place, so the pid is the tool's). Output goes to temporary files, never a full pipe.
     """
+    if env is None:
+        # Every tool runs from compiled bytecode, as installed tools do (the peers' wheels
+        # are compiled at install; pingsock's editable sources by env.compile_sources()).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(

@@ -147,6 +147,7 @@ def main(argv: list[str]) -> int:
 
     env.ensure_apt()
     env.ensure_venv()
+    env.compile_sources()
     ns = f"psbench-{os.getpid()}"
     plan = plan_for(args.quick, ns)
     rows: list[cases.Row] = []

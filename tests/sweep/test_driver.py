@@ -63,7 +63,11 @@ def test_a_live_block_is_all_alive(netns: Netns, backend: str) -> None:
     results = done(events_in(netns, ["127.1.0.0/22", "::1"], options))
     assert len(results) == 1022 + 1
     assert all(r.alive and r.sent == 1 and r.received == 1 for r in results.values())
-    assert all(0 < (r.rtts_ns[0] or 0) < 500_000_000 for r in results.values())
+    # Probes due together leave in one sendmmsg(): a send time is placed within that call,
+    # and a loopback reply can come back within that margin (read as 0, never negative).
+    rtts = [r.rtts_ns[0] for r in results.values()]
+    assert all(rtt is not None and 0 <= rtt < 500_000_000 for rtt in rtts)
+    assert sum(rtt or 0 for rtt in rtts) > 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pingsock.sweep.engine import SweepEngine
+from pingsock.sweep.engine import ProbeRef, SweepEngine
 from pingsock.sweep.events import (
     HostDone,
     ProbeError,
@@ -54,7 +54,7 @@ def one(events: list[object]) -> object:
     return events[0] if events else None
 
 
-def send_all(eng: SweepEngine, now: int) -> list[tuple[bytes, object]]:
+def send_all(eng: SweepEngine, now: int) -> list[tuple[bytes, ProbeRef]]:
     sent = []
     while (item := eng.next_probe(now)) is not None:
         sent.append(item)
@@ -189,7 +189,8 @@ def test_more_targets_than_sequence_numbers() -> None:
     for i in range(70_000):
         eng.add(target(f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}"))
         for packet, probe in send_all(eng, T0):
-            event = one_reply(eng, V4, probe.host.address, reply_to(packet), T0 + 1)  # type: ignore[attr-defined]
+            address = eng.target_of(probe.family, probe.seq).address
+            event = one_reply(eng, V4, address, reply_to(packet), T0 + 1)
             answered += isinstance(event, HostDone)
     assert answered == 70_000 and eng.finished
 
@@ -246,7 +247,7 @@ def test_every_target_finishes_once_and_counts_stay_consistent(
             packet, probe = item
             fate = fates[step % len(fates)]
             step += 1
-            address = probe.host.address  # type: ignore[attr-defined]
+            address = eng.target_of(probe.family, probe.seq).address
             arrival = now + (20 * MS if fate == "late" else MS)  # past every timeout
             source = "198.51.100.7" if fate == "stray" else address
             copies = 2 if fate == "dup" else (0 if fate == "drop" else 1)
@@ -289,12 +290,12 @@ def test_a_failed_send_ends_the_target_in_the_default_mode_only() -> None:
     eng = engine(interval=0, retries=3)
     eng.add(target("192.0.2.1"))
     ((_packet, probe),) = send_all(eng, T0)
-    error, done = eng.send_failed(probe, 101)  # type: ignore[arg-type]
+    error, done = eng.send_failed(probe, 101)
     assert error == ProbeError(target("192.0.2.1"), 0, "", -1, 101)
     assert isinstance(done, HostDone) and done.result.sent == 1 and done.result.errors == 1
     assert eng.finished and send_all(eng, T0 + 10_000 * MS) == []
     counted = engine(count=2, interval=0, period=0)
     counted.add(target("192.0.2.1"))
     (_first, (_p, probe)) = send_all(counted, T0)
-    assert len(counted.send_failed(probe, 101)) == 1  # type: ignore[arg-type]
+    assert len(counted.send_failed(probe, 101)) == 1
     assert ProbeLost(target("192.0.2.1"), 1) in counted.expire(T0 + 500 * MS)

@@ -98,5 +98,7 @@ def test_literals_are_canonical(address: ipaddress.IPv6Address) -> None:
 def test_the_pure_text_is_inet_ntop(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
     family = socket.AF_INET if address.version == 4 else socket.AF_INET6
     value = int(address)
-    ((text, _family),) = list(_addresses(family, value, value))  # the driver's formatter
+    (((target, packed),),) = list(_addresses(family, value, value))  # the driver's formatter
+    text = target.address
     assert text == canonical(family, value) == socket.inet_ntop(family, address.packed)
+    assert target == (text, text, family, 0) and packed == address.packed

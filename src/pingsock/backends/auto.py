@@ -13,18 +13,16 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from pathlib import Path
 from typing import Literal
 
 from pingsock.backends.base import PingSocket
 from pingsock.backends.kernel import KernelPingSocket
-from pingsock.backends.raw import RawPingSocket
 from pingsock.errors import PingPermissionError
 
 __all__ = ["BackendName", "open_socket", "permission_message"]
 
 BackendName = Literal["auto", "kernel", "raw"]
-_RANGE_FILE = Path("/proc/sys/net/ipv4/ping_group_range")
+_RANGE_FILE = "/proc/sys/net/ipv4/ping_group_range"
 # The kernel socket is missing or refused, rather than forbidden, for these (iputils falls
 # back to raw for them too).
 _KERNEL_UNAVAILABLE = (errno.EACCES, errno.EPROTONOSUPPORT, errno.EAFNOSUPPORT)
@@ -37,7 +35,7 @@ def open_socket(family: int = socket.AF_INET, *, backend: BackendName = "auto") 
     if backend == "kernel":
         return KernelPingSocket(family)
     if backend == "raw":
-        return RawPingSocket(family)
+        return _raw(family)
     if backend != "auto":
         raise ValueError(f"unknown backend {backend!r}: use 'auto', 'kernel' or 'raw'")
     try:
@@ -47,15 +45,24 @@ def open_socket(family: int = socket.AF_INET, *, backend: BackendName = "auto") 
             raise
         kernel_error = exc
     try:
-        return RawPingSocket(family)
+        return _raw(family)
     except PermissionError:
         pass
     raise PingPermissionError(permission_message(family, kernel_error))
 
 
+def _raw(family: int) -> PingSocket:
+    # Imported when chosen: the emulation is a third of a sweep's start-up on the kernel
+    # socket, which never needs it.
+    from pingsock.backends.raw import RawPingSocket
+
+    return RawPingSocket(family)
+
+
 def _read_range() -> tuple[int, int] | None:
     try:
-        low, high = _RANGE_FILE.read_text().split()[:2]
+        with open(_RANGE_FILE, encoding="ascii") as file:  # not pathlib: start-up time
+            low, high = file.read().split()[:2]
         return int(low), int(high)
     except (OSError, ValueError):
         return None

@@ -13,6 +13,7 @@ again when it reaches them. A progress bar is drawn on stderr when it is a termi
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import socket
@@ -281,6 +282,7 @@ class _Sweep:
         self.width = hosts.width() if self.count_mode else 0
         n = len(hosts)
         self.alive = bytearray(n)
+        self.alive_unlisted = 0  # alive targets counted without their place (settle_quietly)
         self.done = 0
         self.tallies: list[text.HostTally] = (
             [text.HostTally() for _ in range(n)] if self.count_mode else []
@@ -295,7 +297,17 @@ class _Sweep:
 
     # -- events --------------------------------------------------------------------------
 
-    def run(self, events: Iterator[Event]) -> None:
+    def run(self, rounds: Iterator[list[Event]]) -> None:
+        """Count the events of each round of the engine (:meth:`Sweeper.rounds`)."""
+        quiet_default = not (
+            self.count_mode or self.keep_results or self.args.verbose or self.args.alive
+        )
+        for events in rounds:
+            first = self.settle_quietly(events) if quiet_default else 0
+            for event in events[first:] if first else events:
+                self.dispatch(event)
+
+    def dispatch(self, event: Event) -> None:
         from pingsock.sweep.events import (
             HostDone,
             ProbeError,
@@ -304,22 +316,80 @@ class _Sweep:
             ResolveFailed,
         )
 
-        for event in events:
-            self.busy = True
-            if isinstance(event, HostDone):
-                self.on_done(event.result)
-            elif isinstance(event, ProbeReply):
-                self.on_reply(event)
-            elif isinstance(event, ProbeLost):
-                self.on_lost(event.target, event[1])  # [1]: mypy takes .index for tuple.index
-            elif isinstance(event, ProbeError):
-                self.on_error(event)
-            elif isinstance(event, ResolveFailed):
-                self.stats.unknown += 1
-                self.on_resolve_failed(event.given, event.message)
-            self.busy = False
-            if self.split_due:
-                self.print_splits()
+        self.busy = True
+        if isinstance(event, HostDone):
+            self.on_done(event.result)
+        elif isinstance(event, ProbeReply):
+            self.on_reply(event)
+        elif isinstance(event, ProbeLost):
+            self.on_lost(event.target, event[1])  # [1]: mypy takes .index for tuple.index
+        elif isinstance(event, ProbeError):
+            self.on_error(event)
+        elif isinstance(event, ResolveFailed):
+            self.stats.unknown += 1
+            self.on_resolve_failed(event.given, event.message)
+        self.busy = False
+        if self.split_due:
+            self.print_splits()
+
+    def settle_quietly(self, events: list[Event]) -> int:
+        """The default mode's hot path when no line is printed per target (a large quiet
+        sweep): :meth:`on_done`'s counting for a run of finished targets, with the totals
+        in local variables. Stops at the first other event or a target whose send failed
+        (:meth:`dispatch` takes it from there); returns how many it counted."""
+        from pingsock.sweep.events import HostDone
+
+        stats = self.stats
+        alive = self.alive
+        position_of = self.hosts.position
+        send_failed = self.send_failed
+        # Where each target sits matters only to the final list of unreachable ones.
+        listed = self.args.unreachable or bool(send_failed)
+        sent = timeouts = up = received = replies = total = 0
+        low, high = stats.min_ns, stats.max_ns
+        counted = unlisted = 0
+        try:
+            for event in events:
+                if type(event) is not HostDone:
+                    break
+                result = event[0]
+                position = position_of(result[0]) if listed else -1
+                if send_failed and position in send_failed:
+                    break
+                tries, answered = result[1], result[2]
+                sent += tries
+                if tries > answered:
+                    timeouts += tries - answered
+                if answered:
+                    rtt = result[5][-1]  # the first reply ends the target: its probe is last
+                    if rtt is None:
+                        rtt = next((r for r in result[5] if r is not None), 0)
+                    if listed:
+                        alive[position] = 1
+                    else:
+                        unlisted += 1
+                    up += 1
+                    received += answered + result[3]
+                    if not high or rtt > high:
+                        high = rtt
+                    if not low or rtt < low:
+                        low = rtt
+                    total += rtt
+                    replies += 1
+                counted += 1
+        finally:  # an interrupt (Ctrl-C) still finds the totals of what was counted
+            self.done += counted
+            self.alive_unlisted += unlisted
+            stats.sent += sent
+            stats.timeouts += timeouts
+            stats.alive += up
+            stats.received += received
+            stats.min_ns, stats.max_ns = low, high
+            stats.sum_ns += total
+            stats.replies += replies
+        if self.output.progress and counted:
+            self.output.tick(self.done, len(alive), stats.alive)
+        return counted
 
     def request_splits(self) -> None:
         """SIGQUIT or the ``-Q`` timer: print now, or after the event being counted."""
@@ -544,7 +614,7 @@ class _Sweep:
         self.output.clear()
         self.output.progress = False
         n = len(self.alive)
-        stats.unreachable = n - sum(self.alive)
+        stats.unreachable = n - sum(self.alive) - self.alive_unlisted
         if self.count_mode:
             for position, tally in enumerate(self.tallies):
                 if position not in self.results:
@@ -663,16 +733,25 @@ def _drive(sweep: _Sweep, args: SweepArgs, hosts: _Hosts, backend: str) -> tuple
     """Run the engine into ``sweep``; (status, message) when it could not run."""
     from pingsock.cli.capabilities import CAP_NET_RAW, PROCESS
     from pingsock.errors import PingPermissionError
-    from pingsock.sweep import run
+    from pingsock.sweep.driver import Sweeper
 
-    events = run(hosts.engine_targets(), sweep_options(args, backend))
-    restore = _split_signals(sweep, args)
+    sweeper = Sweeper(hosts.engine_targets(), sweep_options(args, backend))
+    restore: Callable[[], None] = _no_signals
+    # No reference cycles are made here; the collector's passes over the targets in flight
+    # would cost more than counting them (Sweeper pauses it only during its own rounds).
+    collect = gc.isenabled()
+    gc.disable()
     try:
         # The engine opens a family's socket when it first meets a target of that family:
         # CAP_NET_RAW (when the entry point kept it permitted) is effective during the run,
         # as it is for fping (a file capability).
         with PROCESS.raised(CAP_NET_RAW):
-            sweep.run(events)
+            # fping opens its sockets first, then starts its clock (-Q counts from there).
+            for family in (AF_INET, AF_INET6):
+                if args.family in (socket.AF_UNSPEC, family):
+                    sweeper.open_early(family)
+            restore = _split_signals(sweep, args)
+            sweep.run(sweeper.rounds())
     except KeyboardInterrupt:
         pass  # fping: SIGINT ends the loop, the statistics are still printed
     except PingPermissionError as exc:
@@ -681,11 +760,15 @@ def _drive(sweep: _Sweep, args: SweepArgs, hosts: _Hosts, backend: str) -> tuple
     except OSError as exc:
         return 4, f"{_PROG}: {exc.strerror or exc}\n"
     finally:
+        if collect:
+            gc.enable()
         restore()
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
+        sweeper.close()
     return None
+
+
+def _no_signals() -> None:
+    pass
 
 
 def _split_signals(sweep: _Sweep, args: SweepArgs) -> Callable[[], None]:

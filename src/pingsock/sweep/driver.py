@@ -1,35 +1,44 @@
 """The blocking sweep: sockets, the clock and the loop around :class:`SweepEngine`.
 
-One ping socket per family (opened when the first target of that family comes up), replies
-read in batches between bursts of sends so the receive buffer never overflows on a fast
-path (on loopback every reply is queued inside ``sendto()`` itself), ICMP errors read from the
-error queue (IP_RECVERR), kernel receive stamps (SO_TIMESTAMPNS) against send stamps taken
-from the same clock just before ``sendto()``, as iputils does.
+One ping socket per family (opened when the first target of that family comes up). The
+engine packs the probes due into a batch per family; on the kernel's ping socket a batch goes
+out in one ``sendmmsg()`` and replies come back up to 256 at a time by ``recvmmsg()``
+(:mod:`pingsock.sweep.mmsg`), read between batches so the receive buffer never overflows on
+a fast path (on loopback every reply is queued inside the send call itself). The raw
+backend's emulation gets the same batches one ``sendto()`` at a time. ICMP errors are read
+from the error queue (IP_RECVERR); kernel receive stamps (SO_TIMESTAMPNS) are set against
+send stamps taken from the same clock around the send call, as iputils does.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import gc
+import operator
 import os
 import select
 import socket
 import struct
 import time
 from collections.abc import Iterable, Iterator
+from itertools import repeat
 
 from pingsock import linux
 from pingsock.backends.auto import open_socket
 from pingsock.backends.base import PingSocket
-from pingsock.sweep.engine import SweepEngine
+from pingsock.sweep import mmsg
+from pingsock.sweep.engine import ProbeRef, SweepEngine
 from pingsock.sweep.events import Event, HostDone, HostResult, ResolveFailed, SweepTarget
 from pingsock.sweep.options import SweepOptions
+from pingsock.sweep.slots import ReceiveBatch, SendBatch
 from pingsock.sweep.targets import block_bounds
 
 __all__ = ["Sweeper", "resolve_target", "run", "sweep"]
 
-_BURST = 128  # sends between two reads of the receive queue (32 to 256 measured alike)
+_HOLD = 128  # reads in a row that free no slot before a held round gives up
 _STEP = 4096  # sends in one step at most
+_ERRORS_IN_A_ROW = 64  # pending errors read before a drain moves on
 _FEED = 512  # targets resolved ahead of the sender
 _RCVBUF = 4 << 20
 _ANC = 256
@@ -74,13 +83,20 @@ def resolve_target(given: str, family: int = socket.AF_UNSPEC) -> SweepTarget | 
     return ResolveFailed(given, "Address family for hostname not supported")
 
 
-def _addresses(family: int, first: int, last: int) -> Iterator[tuple[str, int]]:
-    """The hosts ``first``..``last`` as (text, family): ``inet_ntop`` formats them at C speed
-    (the same text as ``targets.canonical()``; a test holds them equal)."""
-    ntop = socket.inet_ntop
+def _addresses(family: int, first: int, last: int) -> Iterator[list[tuple[SweepTarget, bytes]]]:
+    """The hosts ``first``..``last`` as (target, packed address) pairs, made a chunk at a time by
+    C-level maps (``inet_ntop`` gives the same text as ``targets.canonical()``; a test holds
+    them equal): a /16 is fed in a few milliseconds."""
     size = 4 if family == socket.AF_INET else 16
-    for value in range(first, last + 1):
-        yield ntop(family, value.to_bytes(size, "big")), family
+    to_bytes = operator.methodcaller("to_bytes", size, "big")
+    ntop = functools.partial(socket.inet_ntop, family)
+    make = functools.partial(tuple.__new__, SweepTarget)  # without its Python-level __new__
+    for start in range(first, last + 1, _FEED):
+        packed = list(map(to_bytes, range(start, min(start + _FEED, last + 1))))
+        texts = list(map(ntop, packed))
+        n = len(texts)
+        targets = map(make, zip(texts, texts, repeat(family, n), repeat(0, n), strict=True))
+        yield list(zip(targets, packed, strict=True))
 
 
 def _open(family: int, options: SweepOptions) -> PingSocket:
@@ -107,10 +123,13 @@ class Sweeper:
         self.options = options or SweepOptions()
         self.engine = SweepEngine(self.options, os.urandom(8))
         self._specs = iter(targets)
-        self._block: Iterator[tuple[str, int]] = iter(())
+        self._block: Iterator[list[tuple[SweepTarget, bytes]]] = iter(())
         self._exhausted = False
         self._sockets: dict[int, PingSocket] = {}
         self._pollers: list[tuple[int, PingSocket]] = []
+        self._outgoing: dict[int, SendBatch] = {}
+        self._incoming: dict[int, ReceiveBatch] = {}
+        self._batched: dict[int, mmsg.MessageBatches] = {}  # kernel sockets
 
     @property
     def backends(self) -> dict[int, str]:
@@ -122,6 +141,7 @@ class Sweeper:
             sock.close()
         self._sockets.clear()
         self._pollers.clear()
+        self._batched.clear()
 
     def __enter__(self) -> Sweeper:
         return self
@@ -133,32 +153,47 @@ class Sweeper:
 
     def _feed(self, out: list[Event]) -> None:
         """Resolve targets until ``_FEED`` wait for their first probe (lazily: a /8 is
-        never held in memory). Blocks and ranges need no resolving (``block_bounds``)."""
+        never held in memory). Blocks and ranges need no resolving (``block_bounds``), nor
+        do IPv4 addresses, the commonest target (one ``inet_pton``: a fast path)."""
         engine = self.engine
         allowed = self.options.family
-        new_target = tuple.__new__  # SweepTarget(...) without its Python-level __new__
-        add = engine.add
-        while engine.backlog < _FEED:
-            room = _FEED - engine.backlog
-            for address, family in self._block:
-                if allowed and family != allowed:
-                    continue
-                if family not in self._sockets:
-                    self._open(family)
-                add(new_target(SweepTarget, (address, address, family, 0)))
-                room -= 1
-                if not room:
-                    return
+        v4_allowed = allowed != socket.AF_INET6
+        pton = socket.inet_pton
+        ntop = socket.inet_ntop
+        v4 = socket.AF_INET
+        room = _FEED - engine.backlog
+        while room > 0:
+            chunk = next(self._block, None)
+            if chunk:
+                engine.extend(chunk)
+                room -= len(chunk)
+                continue
             spec = next(self._specs, None)
             if spec is None:
                 self._exhausted = True
                 return
+            if v4_allowed:
+                try:
+                    packed = pton(v4, spec)
+                except OSError:
+                    pass  # not a dotted quad: a block, a range, IPv6 or a name
+                else:
+                    if v4 not in self._sockets:
+                        self._open(v4)
+                    engine.add(tuple.__new__(SweepTarget, (spec, ntop(v4, packed), v4, 0)), packed)
+                    room -= 1
+                    continue
             try:
                 bounds = block_bounds(spec)
             except ValueError as exc:
                 out.append(ResolveFailed(spec, str(exc)))
                 continue
             if bounds is not None:
+                family = bounds[0]
+                if allowed and family != allowed:
+                    continue
+                if family not in self._sockets:
+                    self._open(family)
                 self._block = _addresses(*bounds)
                 continue
             target = resolve_target(spec, allowed)
@@ -167,12 +202,31 @@ class Sweeper:
                 continue
             if target.family not in self._sockets:
                 self._open(target.family)
-            engine.add(target)
+            engine.add(target, pton(target.family, target.address))
+            room -= 1
+
+    def open_early(self, family: int) -> bool:
+        """Open ``family``'s socket now rather than at its first target (fping opens its
+        sockets before its clock starts); False when it cannot be opened (a target of that
+        family will report why)."""
+        if family in self._sockets:
+            return True
+        try:
+            self._open(family)
+        except OSError:
+            return False
+        return True
 
     def _open(self, family: int) -> None:
         sock = _open(family, self.options)
         self._sockets[family] = sock
         self._pollers.append((family, sock))
+        size = self.engine.packet_size
+        outgoing = self._outgoing[family] = SendBatch(family, size)
+        self.engine.prepare(outgoing)
+        incoming = self._incoming[family] = ReceiveBatch(size)
+        if sock.backend == "kernel" and mmsg.available():
+            self._batched[family] = mmsg.MessageBatches(sock.fileno(), family, outgoing, incoming)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -212,51 +266,77 @@ class Sweeper:
 
     def _round(self, out: list[Event]) -> None:
         engine = self.engine
-        sockets = self._sockets
         time_ns = time.time_ns
+        batches = self._outgoing
         if not self._exhausted:
             self._feed(out)
         now = time_ns()
         out.extend(engine.expire(now))
-        burst = sent = held = 0
+        sent = held = 0
         while sent < _STEP:
-            item = engine.next_probe(now)
-            if item is None:
+            for batch in batches.values():
+                batch.clear()
+            packed = engine.fill(now, batches)
+            if not packed:
                 # Held by the window (max_in_flight) or the gap: replies read now may free a
                 # slot, and the next probe goes out in this same round. Bounded, so that a
                 # stream of replies that frees nothing (duplicates) cannot hold the round.
                 held += 1
-                if held > _BURST or not self._drain(out):
+                if held > _HOLD or not self._drain(out):
                     break
                 now = time_ns()
                 continue
-            sent += 1
+            sent += packed
             held = 0
-            packet, probe = item
-            sock = sockets[probe.host.family]
-            try:
-                sock.sendto(packet, probe.host.sockaddr)
-            except OSError as exc:
-                out.extend(engine.send_failed(probe, exc.errno or errno.EIO))
-            else:
-                if sock.last_send_ns:  # the emulation: its stamp is closer to the wire
-                    probe.sent_ns = sock.last_send_ns
-            burst += 1
-            if burst == _BURST:
-                self._drain(out)
-                if not self._exhausted and engine.backlog < _FEED // 2:
-                    self._feed(out)
-                burst = 0
+            for family, batch in batches.items():
+                if batch.seqs:
+                    self._send(family, batch, out)
+            self._drain(out)
+            if not self._exhausted and engine.backlog < _FEED // 2:
+                self._feed(out)
             now = time_ns()
         self._drain(out)
 
-    def events(self) -> Iterator[Event]:
-        """Every event of the sweep, as it happens."""
+    def _send(self, family: int, batch: SendBatch, out: list[Event]) -> None:
+        """Send ``batch``: one ``sendmmsg()`` on the kernel socket (again from the message
+        after one that fails), one ``sendto()`` per probe on the emulation."""
+        engine = self.engine
+        time_ns = time.time_ns
+        count = len(batch.seqs)
+        batched = self._batched.get(family)
+        if batched is not None:
+            first = 0
+            while first < count:
+                start = time_ns()
+                try:
+                    done = batched.send(first, count - first)
+                except OSError as exc:
+                    failed = ProbeRef(family, batch.seqs[first])
+                    out.extend(engine.send_failed(failed, exc.errno or errno.EIO))
+                    first += 1
+                    continue
+                engine.sent(batch, first, done, start, time_ns())
+                first += done
+            return
+        sock = self._sockets[family]
+        for i, seq in enumerate(batch.seqs):
+            start = time_ns()
+            try:
+                sock.sendto(batch.packet(i), engine.target_of(family, seq).sockaddr)
+            except OSError as exc:
+                out.extend(engine.send_failed(ProbeRef(family, seq), exc.errno or errno.EIO))
+                continue
+            stamp = sock.last_send_ns or start  # the emulation's stamp is closer to the wire
+            engine.sent(batch, i, 1, stamp, stamp)
+
+    def rounds(self) -> Iterator[list[Event]]:
+        """The events of each round of the sweep, as they happen (the same list, refilled:
+        read it before asking for the next)."""
         out: list[Event] = []
         while True:
             self.step(out)
             if out:
-                yield from out
+                yield out
                 out.clear()
             if self.done:
                 return
@@ -264,37 +344,70 @@ class Sweeper:
             if delay is None or delay > 0:
                 select.select(self.pollables, [], [], 1.0 if delay is None else min(delay, 1.0))
 
+    def events(self) -> Iterator[Event]:
+        """Every event of the sweep, as it happens."""
+        for events in self.rounds():
+            yield from events
+
     def _drain(self, out: list[Event]) -> int:
         """Read every queued reply (and error) of every socket; how many were read."""
         read = 0
-        on_reply = self.engine.on_reply
-        family_state = self.engine.family_state
-        unpack_timespec = _TIMESPEC.unpack_from
+        engine = self.engine
         for family, sock in self._pollers:
-            state = family_state(family)
-            recvmsg = sock.recvmsg
-            while True:
-                try:
-                    data, anc, _flags, address = recvmsg(2048, _ANC, _DONTWAIT)
-                except BlockingIOError:
-                    break
-                except InterruptedError:
-                    continue
-                except OSError:
-                    # A pending ICMP error (sk_err) comes first; its details are queued.
-                    self._read_errors(family, sock, out)
-                    continue
-                received = 0
-                for level, kind, value in anc:  # one cmsg: the stamp
-                    if kind == _SCM_TIMESTAMPNS and level == _SOL_SOCKET:
-                        sec, nsec = unpack_timespec(value)
-                        received = sec * 1_000_000_000 + nsec
-                on_reply(family, address[0], data, received or time.time_ns(), out)
-                read += 1
-                if not state.waiting:
-                    break  # all answered: spare the EAGAIN (an exception) the next read costs
-            if sock.backend == "raw":
-                self._read_errors(family, sock, out)  # the emulation shows errors as POLLIN
+            state = engine.family_state(family)
+            batched = self._batched.get(family)
+            if batched is not None:
+                incoming = batched.incoming
+                errors = 0
+                while True:
+                    try:
+                        got = batched.receive()
+                    except OSError:
+                        # A pending ICMP error (sk_err) comes first; its details are queued.
+                        self._read_errors(family, sock, out)
+                        errors += 1
+                        if errors < _ERRORS_IN_A_ROW:
+                            continue
+                        break
+                    if not got:
+                        break
+                    read += got
+                    engine.on_replies(family, incoming, got, out, time.time_ns())
+                    if got < incoming.capacity or not state.waiting:
+                        break  # the queue is empty, or nothing is waiting: spare a call
+                continue
+            read += self._drain_one_by_one(family, sock, out)
+        return read
+
+    def _drain_one_by_one(self, family: int, sock: PingSocket, out: list[Event]) -> int:
+        """The emulation's replies, one ``recvmsg()`` each."""
+        read = 0
+        engine = self.engine
+        state = engine.family_state(family)
+        unpack_timespec = _TIMESPEC.unpack_from
+        pton = socket.inet_pton
+        recvmsg = sock.recvmsg
+        while True:
+            try:
+                data, anc, _flags, address = recvmsg(2048, _ANC, _DONTWAIT)
+            except BlockingIOError:
+                break
+            except InterruptedError:
+                continue
+            except OSError:
+                self._read_errors(family, sock, out)
+                continue
+            received = 0
+            for level, kind, value in anc:  # one cmsg: the stamp
+                if kind == _SCM_TIMESTAMPNS and level == _SOL_SOCKET:
+                    sec, nsec = unpack_timespec(value)
+                    received = sec * 1_000_000_000 + nsec
+            source = pton(family, str(address[0]).partition("%")[0])
+            engine.on_reply(family, source, data, received or time.time_ns(), out)
+            read += 1
+            if not state.waiting:
+                break  # all answered: spare the EAGAIN (an exception) the next read costs
+        self._read_errors(family, sock, out)  # the emulation shows errors as POLLIN
         return read
 
     def _read_errors(self, family: int, sock: PingSocket, out: list[Event]) -> None:
@@ -337,4 +450,14 @@ def sweep(targets: Iterable[str], **fields: object) -> Iterator[HostResult]:
     """``pingsock.sweep()``: one :class:`HostResult` per target, as each finishes.
     Keyword arguments are :class:`SweepOptions` fields."""
     options = SweepOptions(**fields)  # type: ignore[arg-type]  # bad fields fail here, at once
-    return (event.result for event in run(targets, options) if isinstance(event, HostDone))
+    return _results(Sweeper(targets, options))
+
+
+def _results(sweeper: Sweeper) -> Iterator[HostResult]:
+    try:
+        for events in sweeper.rounds():
+            for event in events:
+                if type(event) is HostDone:
+                    yield event.result
+    finally:
+        sweeper.close()

@@ -1,31 +1,37 @@
-"""The sweep as a pure state machine: which probe to send next, what a reply or an error
-means, when a probe is lost. The driver owns the sockets and the clock; it feeds targets,
-packets and time in and sends what the engine hands out.
+"""The sweep as a pure state machine: which probes to send next, what a reply or an error
+means, when a probe is lost. The driver owns the sockets and the clock; it feeds targets and
+time in, sends the batches the engine packs (:mod:`pingsock.sweep.slots`) and hands back the
+batches of replies it reads.
 
 Matching. One socket per family sends to every target, so the ICMP id is the same for all of
 them; a probe is known by its sequence number (a per-family 16-bit counter, skipping numbers
 still waiting) and must come back from the address it was sent to with its payload intact:
-an 8-byte cookie drawn for this sweep and the 8-byte send stamp. A reply from another
-process's probe, a late reply whose slot was reused, or a corrupted echo never counts (the
+an 8-byte cookie drawn for this sweep, the 8-byte stamp of the batch it went out in (unique
+per batch, so a late reply to a reused number never counts) and iputils' filler bytes. A
+reply from another process's probe, a late reply, or a corrupted echo never counts (the
 kernel's ping socket already keeps other ids away; the raw backend's filter does too).
 
 Timing. fping's model (fping.c ``main_loop()``): a global minimum gap between any two probes
 (``-i``), a per-target gap in count mode (``-p``), a per-probe timeout (``-t``) multiplied by
 the backoff (``-B``) for each retry in the default mode (``-r``). A reply after its probe's
-timeout is not counted (its RTT is over the limit the user gave). Since all probes of one try
-share one timeout, each try's probes expire in the order they were sent: a FIFO per try
+timeout is not counted (its RTT is over the limit the user gave). All probes of one try share
+one timeout, so each try's batches expire in the order they were sent: a FIFO per try
 replaces a heap.
 
-Memory is bounded by the probes waiting (at most ``max_in_flight`` per family, 65,536) and
-the targets the driver has fed but not yet sent, never by the length of the target list.
+Cost. State lives in per-family tables indexed by sequence number, not in an object per
+probe; in the default mode (one reply settles a target) there is no object per target
+either. Memory is bounded by the sequence space (65,536 probes per family) and the targets
+fed but not yet sent, never by the length of the target list.
 """
 
 from __future__ import annotations
 
 import struct
 from collections import deque
+from collections.abc import Mapping
+from typing import NamedTuple
 
-from pingsock.linux import AF_INET, AF_INET6
+from pingsock.linux import AF_INET, AF_INET6, SCM_TIMESTAMPNS, SOL_SOCKET
 from pingsock.sweep.events import (
     Event,
     HostDone,
@@ -36,45 +42,69 @@ from pingsock.sweep.events import (
     SweepTarget,
 )
 from pingsock.sweep.options import SweepOptions
+from pingsock.sweep.slots import (
+    ADDRESS_ROOM,
+    CONTROL_ROOM,
+    HEADER_SIZE,
+    LENGTH_WORD,
+    ReceiveBatch,
+    SendBatch,
+)
 
-__all__ = ["SweepEngine"]
+__all__ = ["ProbeRef", "SweepEngine"]
 
 _SEQ_SPACE = 0x10000
-_HEAD = struct.Struct("!BBHHH8sQ")  # type, code, checksum, id, seq, cookie, send stamp
+_FREE, _WAITING, _ANSWERED, _SETTLED = 0, 1, 2, 3  # a slot's state
 _ECHO_REQUEST: dict[int, int] = {AF_INET: 8, AF_INET6: 128}
 _ECHO_REPLY: dict[int, int] = {AF_INET: 0, AF_INET6: 129}
-_PAYLOAD_OFFSET = 8
+_WORDS_PER_HEADER = HEADER_SIZE // 4
+_UNLIMITED = 1 << 62
+# One pack writes a send slot: the sockaddr (host order, as the kernel reads it), zero
+# padding to ADDRESS_ROOM, then the packet's head: type, code, checksum and id 0 (the ping
+# socket sets both), the sequence number as two bytes, high first (network order, as ping
+# and fping send it, in a host-order format), the cookie and the stamp (only echoed back).
+_PACK4 = struct.Struct(f"=HH4s{ADDRESS_ROOM - 8}xBBHHBB8sQ").pack_into
+_PACK6 = struct.Struct(f"=HHI16sI{ADDRESS_ROOM - 28}xBBHHBB8sQ").pack_into
+# A receive slot: the source address and the SO_TIMESTAMPNS cmsg, then the reply's head
+# (type, code, checksum and id skipped, the sequence number's two bytes, cookie, stamp) and
+# the filler bytes: one unpack reads it all.
+_SOURCE4 = f"=4x4s{ADDRESS_ROOM - 8}x"
+_SOURCE6 = f"=8x16s{ADDRESS_ROOM - 24}x"
+_STAMP_AND_HEAD = f"Qiiqq{CONTROL_ROOM - 32}xBBxxxxBB8sQ"
 _new_tuple = tuple.__new__
 
 
+def _packed(address: str) -> bytes:
+    import ipaddress  # only for callers that have no packed address (tests, tools)
+
+    return ipaddress.ip_address(address).packed
+
+
+class ProbeRef(NamedTuple):
+    """One probe, as the engine knows it: its family's sequence number."""
+
+    family: int
+    seq: int
+
+
 class _Host:
-    """One target's progress."""
+    """Count mode: one target's progress (the default mode keeps none)."""
 
     __slots__ = (
-        "address",
         "duplicates",
         "errors",
-        "fam",
-        "family",
         "finished",
         "next_index",
+        "packed",
         "received",
         "rtts",
-        "sockaddr",
         "target",
         "waiting",
     )
 
-    def __init__(self, target: SweepTarget, tries: int, fam: _Family) -> None:
+    def __init__(self, target: SweepTarget, packed: bytes, tries: int) -> None:
         self.target = target
-        self.address = target.address
-        self.family = target.family
-        self.fam = fam
-        self.sockaddr = (
-            (target.address, 0, 0, target.scope_id)
-            if target.family == AF_INET6
-            else (target.address, 0)
-        )
+        self.packed = packed
         self.next_index = 0  # probes sent so far
         self.waiting = 0  # probes sent, neither answered nor expired
         self.received = 0
@@ -98,31 +128,45 @@ class _Host:
         )
 
 
-class _Probe:
-    """One echo request on the wire (``packet`` is what was sent, ids and checksum 0)."""
-
-    __slots__ = ("answered", "deadline", "host", "index", "packet", "sent_ns")
-
-    def __init__(self, host: _Host, index: int, sent_ns: int, deadline: int, packet: bytes) -> None:
-        self.host = host
-        self.index = index
-        self.sent_ns = sent_ns
-        self.deadline = deadline
-        self.packet = packet
-        self.answered = False
-
-
 class _Family:
-    """The sequence space of one family's socket."""
+    """One family's socket: its sequence space, as tables indexed by sequence number."""
 
-    __slots__ = ("next_seq", "reply", "request", "slots", "waiting")
+    __slots__ = (
+        "family",
+        "hosts",
+        "index",
+        "next_seq",
+        "packed",
+        "reply",
+        "request",
+        "sent",
+        "stamp",
+        "state",
+        "targets",
+        "v6",
+        "waiting",
+    )
 
     def __init__(self, family: int) -> None:
+        self.family = family
+        self.v6 = family == AF_INET6
         self.request = _ECHO_REQUEST[family]
         self.reply = _ECHO_REPLY[family]
-        self.slots: list[_Probe | None] = [None] * _SEQ_SPACE
         self.next_seq = 0
-        self.waiting = 0  # probes in slots that are neither answered nor expired
+        self.waiting = 0  # probes neither answered nor expired
+        self.state = bytearray(_SEQ_SPACE)
+        self.targets: list[SweepTarget | None] = [None] * _SEQ_SPACE
+        self.hosts: list[_Host | None] = [None] * _SEQ_SPACE  # count mode
+        self.packed: list[bytes] = [b""] * _SEQ_SPACE  # the address, as replies carry it
+        self.index = [0] * _SEQ_SPACE  # the probe's number for its target
+        self.stamp = [0] * _SEQ_SPACE  # its batch's stamp (in the payload), deadlines count from it
+        self.sent = [0] * _SEQ_SPACE  # when it left (RTTs count from it)
+
+
+# (due, target, packed address, probe number, count mode's host)
+_Retry = tuple[int, SweepTarget, bytes, int, "_Host | None"]
+# (deadline, family, batch stamp, sequence numbers)
+_Expiry = tuple[int, _Family, int, list[int]]
 
 
 class SweepEngine:
@@ -133,10 +177,14 @@ class SweepEngine:
             raise ValueError("the cookie is 8 bytes")
         self.options = options
         self._cookie = cookie
-        pad = bytes(i & 0xFF for i in range(16, options.size))
-        # One pack makes the whole packet (iputils' payload bytes after cookie and stamp).
-        self._pack = struct.Struct(f"!BBHHH8sQ{len(pad)}s").pack
-        self._pad = pad
+        self.packet_size = 8 + options.size
+        # iputils' payload bytes after cookie and stamp (the driver writes them once per slot).
+        self.filler = bytes(i & 0xFF for i in range(16, options.size))
+        rest = f"{_STAMP_AND_HEAD}{len(self.filler)}s"
+        self._slot_of = {
+            AF_INET: struct.Struct(_SOURCE4 + rest).unpack_from,
+            AF_INET6: struct.Struct(_SOURCE6 + rest).unpack_from,
+        }
         self._cap = options.max_in_flight
         self._count_mode = options.count is not None
         self._tries = options.tries
@@ -146,19 +194,31 @@ class SweepEngine:
             round(options.timeout * options.backoff**k * 1e9)
             for k in range(1 if self._count_mode else self._tries)
         ]
+        self._unanswered = [(None,) * k for k in range(self._tries + 1)]
         self._families: dict[int, _Family] = {f: _Family(f) for f in (AF_INET, AF_INET6)}
-        self._fresh: deque[_Host] = deque()  # fed, not yet probed
-        self._later: deque[tuple[int, _Host]] = deque()  # (due, host), due times ascending
-        self._expiry: list[deque[_Probe]] = [deque() for _ in self._timeouts_ns]
+        self._fresh: deque[tuple[SweepTarget, bytes]] = deque()  # fed, not yet probed
+        self._later: deque[_Retry] = deque()  # due times ascending
+        self._expiry: list[deque[_Expiry]] = [deque() for _ in self._timeouts_ns]
+        self._errors: dict[int, int] = {}  # default mode: id(target) -> ICMP errors
         self._next_allowed = 0
-        self._active = 0  # hosts fed and not finished
+        self._stamp = 0
+        self._active = 0  # targets fed and not finished
+        self._scratch: dict[int, tuple[SendBatch, ReceiveBatch]] = {}
 
     # -- feeding -------------------------------------------------------------------------
 
-    def add(self, target: SweepTarget) -> None:
-        """Queue ``target`` for its first probe."""
-        self._fresh.append(_Host(target, self._tries, self._families[target.family]))
+    def add(self, target: SweepTarget, packed: bytes | None = None) -> None:
+        """Queue ``target`` for its first probe; ``packed`` is its address in network order
+        (the driver has it already; derived from ``target.address`` when left out)."""
+        if packed is None:
+            packed = _packed(target.address)
+        self._fresh.append((target, packed))
         self._active += 1
+
+    def extend(self, targets: list[tuple[SweepTarget, bytes]]) -> None:
+        """:meth:`add` for many: (target, packed address) pairs."""
+        self._fresh.extend(targets)
+        self._active += len(targets)
 
     @property
     def backlog(self) -> int:
@@ -167,9 +227,16 @@ class SweepEngine:
 
     def family_state(self, family: int) -> _Family:
         """The record of ``family``'s sequence space; its ``waiting`` attribute counts the
-        probes neither answered nor expired (read per reply by the driver: an attribute,
+        probes neither answered nor expired (read per batch by the driver: an attribute,
         not a call)."""
         return self._families[family]
+
+    def target_of(self, family: int, seq: int) -> SweepTarget:
+        """The target of the probe ``seq`` of ``family`` (sent or being sent)."""
+        target = self._families[family].targets[seq]
+        if target is None:
+            raise KeyError(seq)
+        return target
 
     @property
     def finished(self) -> bool:
@@ -178,113 +245,349 @@ class SweepEngine:
 
     # -- sending -------------------------------------------------------------------------
 
-    def next_probe(self, now_ns: int) -> tuple[bytes, _Probe] | None:
-        """The next echo request due at ``now_ns`` (its packet and its probe), or None.
+    def fill(self, now_ns: int, batches: Mapping[int, SendBatch], limit: int = _UNLIMITED) -> int:
+        """Pack the probes due at ``now_ns`` into ``batches`` (one per family, cleared by the
+        driver) until a batch is full, the window (``max_in_flight``) is, or ``limit`` is
+        reached; with a gap (``interval``) one probe at most. Returns how many.
 
-        The packet's send stamp is ``now_ns``: the driver sends it right away. ICMP id and
+        The driver sends them right away and reports when with :meth:`sent`. ICMP id and
         checksum are left 0 (the ping socket sets both)."""
         if now_ns < self._next_allowed:
-            return None
+            return 0
+        stamp = now_ns if now_ns > self._stamp else self._stamp + 1
+        room = 1 if self._gap_ns else limit
         later = self._later
-        if later and later[0][0] <= now_ns:
-            host = later[0][1]
-            fresh = False
-        elif self._fresh:
-            host = self._fresh[0]
-            fresh = True
+        fresh = self._fresh
+        families = self._families
+        cookie = self._cookie
+        count_mode = self._count_mode
+        cap = self._cap
+        groups: dict[int, list[int]] = {}
+        packed_count = 0
+        while packed_count < room:
+            if later and later[0][0] <= now_ns:
+                # A retry (default mode) or a target's next probe (count mode), one at a time.
+                _due, target, packed, index, host = later[0]
+                family = target.family
+                fam = families[family]
+                batch = batches[family]
+                if fam.waiting >= cap or len(batch.seqs) >= batch.capacity:
+                    break  # until a reply or an expiry frees a slot (wake_at() knows)
+                later.popleft()
+                seq = self._place(fam, batch, target, packed, index=index, stamp=stamp)
+                if count_mode:
+                    assert host is not None
+                    self._count(fam, seq, host, index=index, now_ns=now_ns)
+                    key = family
+                else:
+                    key = index * 64 + family
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = []
+                group.append(seq)
+                packed_count += 1
+                continue
+            if not fresh:
+                break
+            # First probes, as a run of one family: the hot path of a large sweep, inlined
+            # (nothing in ``later`` falls due during one call: its due times are past or
+            # after ``now_ns + period``).
+            family = fresh[0][0].family
+            fam = families[family]
+            batch = batches[family]
+            seqs = batch.seqs
+            run = min(room - packed_count, batch.capacity - len(seqs), cap - fam.waiting)
+            if run <= 0:
+                break
+            group = groups.get(family)
+            if group is None:
+                group = groups[family] = []
+            state = fam.state
+            targets = fam.targets
+            packed_at = fam.packed
+            index_at = fam.index
+            stamp_at = fam.stamp
+            buffer = batch.buffer
+            stride = batch.stride
+            request = fam.request
+            v6 = fam.v6
+            seq = fam.next_seq
+            offset = len(seqs) * stride
+            placed = 0
+            while placed < run and fresh:
+                target, packed = fresh[0]
+                if target.family != family:
+                    break
+                fresh.popleft()
+                while state[seq] == _WAITING:  # bounded: fewer than 65,536 slots are waiting
+                    seq = (seq + 1) & 0xFFFF
+                if v6:
+                    _PACK6(
+                        buffer, offset, AF_INET6, 0, 0, packed, target.scope_id,
+                        request, 0, 0, 0, seq >> 8, seq & 0xFF, cookie, stamp,
+                    )  # fmt: skip
+                else:
+                    _PACK4(
+                        buffer, offset, AF_INET, 0, packed,
+                        request, 0, 0, 0, seq >> 8, seq & 0xFF, cookie, stamp,
+                    )  # fmt: skip
+                offset += stride
+                seqs.append(seq)
+                group.append(seq)
+                state[seq] = _WAITING
+                targets[seq] = target
+                packed_at[seq] = packed
+                index_at[seq] = 0
+                stamp_at[seq] = stamp
+                if count_mode:
+                    host = _Host(target, packed, self._tries)
+                    self._count(fam, seq, host, index=0, now_ns=now_ns)
+                seq = (seq + 1) & 0xFFFF
+                placed += 1
+            fam.next_seq = seq
+            fam.waiting += placed
+            packed_count += placed
+        if packed_count:
+            self._stamp = stamp
+            if self._gap_ns:
+                self._next_allowed = now_ns + self._gap_ns
+            for key, group in groups.items():
+                index = 0 if count_mode else key // 64
+                fam = families[key % 64]
+                deadline = now_ns + self._timeouts_ns[index]
+                self._expiry[index].append((deadline, fam, stamp, group))
+        return packed_count
+
+    def _place(
+        self,
+        fam: _Family,
+        batch: SendBatch,
+        target: SweepTarget,
+        packed: bytes,
+        *,
+        index: int,
+        stamp: int,
+    ) -> int:
+        """Pack one probe into ``batch`` and record it; its sequence number."""
+        state = fam.state
+        seq = fam.next_seq
+        while state[seq] == _WAITING:  # bounded: fewer than 65,536 slots are waiting
+            seq = (seq + 1) & 0xFFFF
+        fam.next_seq = (seq + 1) & 0xFFFF
+        offset = len(batch.seqs) * batch.stride
+        if fam.v6:
+            _PACK6(
+                batch.buffer, offset, AF_INET6, 0, 0, packed, target.scope_id,
+                fam.request, 0, 0, 0, seq >> 8, seq & 0xFF, self._cookie, stamp,
+            )  # fmt: skip
         else:
-            return None
-        family = host.fam
-        if family.waiting >= self._cap:
-            return None  # until a reply or an expiry frees a slot (wake_at() knows)
-        if fresh:
-            self._fresh.popleft()
-        else:
-            later.popleft()
-        slots = family.slots
-        seq = family.next_seq
-        held = slots[seq]
-        while held is not None and not held.answered:  # answered or settled: reusable
-            seq = (seq + 1) & 0xFFFF  # bounded: fewer than 65,536 slots hold a waiting probe
-            held = slots[seq]
-        family.next_seq = (seq + 1) & 0xFFFF
-        packet = self._pack(family.request, 0, 0, 0, seq, self._cookie, now_ns, self._pad)
-        index = host.next_index
-        if self._count_mode:
-            probe = _Probe(host, index, now_ns, now_ns + self._timeouts_ns[0], packet)
-            self._expiry[0].append(probe)
-            if index + 1 < self._tries:
-                later.append((now_ns + self._period_ns, host))
-        else:
-            probe = _Probe(host, index, now_ns, now_ns + self._timeouts_ns[index], packet)
-            self._expiry[index].append(probe)
-        slots[seq] = probe
-        family.waiting += 1
+            _PACK4(
+                batch.buffer, offset, AF_INET, 0, packed,
+                fam.request, 0, 0, 0, seq >> 8, seq & 0xFF, self._cookie, stamp,
+            )  # fmt: skip
+        batch.seqs.append(seq)
+        state[seq] = _WAITING
+        fam.targets[seq] = target
+        fam.packed[seq] = packed
+        fam.index[seq] = index
+        fam.stamp[seq] = stamp
+        fam.waiting += 1
+        return seq
+
+    def _count(self, fam: _Family, seq: int, host: _Host, *, index: int, now_ns: int) -> None:
+        """Count mode: ``host`` sent probe ``index`` as ``seq``; its next one is due a
+        period later."""
+        fam.hosts[seq] = host
         host.next_index = index + 1
         host.waiting += 1
-        if self._gap_ns:
-            self._next_allowed = now_ns + self._gap_ns
-        return packet, probe
+        if index + 1 < self._tries:
+            later = (now_ns + self._period_ns, host.target, host.packed, index + 1, host)
+            self._later.append(later)
 
-    def send_failed(self, probe: _Probe, errno_value: int) -> list[Event]:
+    def sent(self, batch: SendBatch, first: int, count: int, start_ns: int, end_ns: int) -> None:
+        """Probes ``first`` .. ``first + count - 1`` of ``batch`` went out in one call that
+        began at ``start_ns`` and returned at ``end_ns``: each one's send time is placed
+        across the call in order (a batch's messages are sent one after the other, each in
+        about the same time), so an RTT is off by a fraction of one message's cost."""
+        times = self._families[batch.family].sent
+        seqs = batch.seqs
+        span = end_ns - start_ns
+        for i in range(count):
+            times[seqs[first + i]] = start_ns + span * i // count
+
+    def send_failed(self, probe: ProbeRef, errno_value: int) -> list[Event]:
         """The driver could not send ``probe`` (``errno_value``, reported as a ProbeError
         with type -1). In the default mode the target ends there, as fping gives up on a
         host whose send fails; in count mode the probe is left to time out (lost)."""
-        host = probe.host
-        host.errors += 1
-        events: list[Event] = [ProbeError(host.target, probe.index, "", -1, errno_value)]
-        if not self._count_mode:
-            probe.answered = True  # settled: no retry, no reply can count
-            host.fam.waiting -= 1
-            host.waiting -= 1
-            events.append(self._finish(host))
+        fam = self._families[probe.family]
+        seq = probe.seq
+        target = fam.targets[seq]
+        if target is None or fam.state[seq] != _WAITING:
+            return []
+        index = fam.index[seq]
+        events: list[Event] = [ProbeError(target, index, "", -1, errno_value)]
+        if self._count_mode:
+            host = fam.hosts[seq]
+            assert host is not None
+            host.errors += 1
+            return events
+        fam.state[seq] = _SETTLED  # no retry, no reply can count
+        fam.waiting -= 1
+        errors = self._errors.pop(id(target), 0) + 1
+        result = (target, index + 1, 0, 0, errors, self._unanswered[index + 1])
+        events.append(self._done(_new_tuple(HostResult, result)))
         return events
+
+    def next_probe(self, now_ns: int) -> tuple[bytes, ProbeRef] | None:
+        """One probe due at ``now_ns`` as a packet, sent at ``now_ns`` (a per-packet caller's
+        :meth:`fill`)."""
+        batches = {family: self._scratch_pair(family)[0] for family in self._families}
+        for batch in batches.values():
+            batch.clear()
+        if not self.fill(now_ns, batches, limit=1):
+            return None
+        for family, batch in batches.items():
+            if batch.seqs:
+                self.sent(batch, 0, 1, now_ns, now_ns)
+                return batch.packet(0), ProbeRef(family, batch.seqs[0])
+        return None  # pragma: no cover - fill() packed one
+
+    def _scratch_pair(self, family: int) -> tuple[SendBatch, ReceiveBatch]:
+        pair = self._scratch.get(family)
+        if pair is None:
+            pair = self._scratch[family] = (
+                SendBatch(family, self.packet_size, capacity=1),
+                ReceiveBatch(self.packet_size, capacity=1),
+            )
+            self.prepare(pair[0])
+        return pair
+
+    def prepare(self, batch: SendBatch) -> None:
+        """Write the filler bytes into every slot of ``batch`` (once: :meth:`fill` rewrites
+        only the address and the packet's head)."""
+        filler = self.filler
+        start = ADDRESS_ROOM + 24
+        for offset in range(0, batch.capacity * batch.stride, batch.stride):
+            batch.buffer[offset + start : offset + start + len(filler)] = filler
 
     # -- receiving -----------------------------------------------------------------------
 
-    def on_reply(
-        self,
-        family: int,
-        source: str,
-        data: bytes,
-        received_ns: int,
-        out: list[Event],
-        *,
-        ttl: int | None = None,
-    ) -> bool:
-        """An ICMP message read from ``family``'s socket (ICMP header first): its events are
-        appended to ``out``; False when it answers none of this sweep's probes."""
+    def on_replies(
+        self, family: int, batch: ReceiveBatch, count: int, out: list[Event], now_ns: int
+    ) -> int:
+        """The first ``count`` messages of ``batch``, read from ``family``'s socket (ICMP
+        header first; a message without a receive stamp is stamped ``now_ns``): their
+        events are appended to ``out``. Returns how many answered a probe of this sweep."""
         fam = self._families[family]
-        if len(data) < 24 or data[0] != fam.reply or data[1]:
-            return False
-        probe = fam.slots[(data[6] << 8) | data[7]]
-        if (
-            probe is None
-            or probe.host.address != source
-            or data[_PAYLOAD_OFFSET:] != probe.packet[_PAYLOAD_OFFSET:]
-            or received_ns > probe.deadline
-        ):
-            return False
-        host = probe.host
-        rtt = received_ns - probe.sent_ns
-        if probe.answered:
-            host.duplicates += 1
-            if self._count_mode and not host.finished:
-                reply = (host.target, probe.index, rtt, len(data), ttl, True)
-                out.append(_new_tuple(ProbeReply, reply))
-            return True
-        probe.answered = True
-        fam.waiting -= 1
+        buffer = batch.buffer
+        stride = batch.stride
+        lengths = batch.lengths
+        slot_of = self._slot_of[family]
+        size = self.packet_size
+        reply_type = fam.reply
+        cookie = self._cookie
+        filler = self.filler
+        state = fam.state
+        stamps = fam.stamp
+        packed_of = fam.packed
+        index_of = fam.index
+        sent_at = fam.sent
+        targets = fam.targets
+        timeouts = self._timeouts_ns
+        unanswered = self._unanswered
+        errors = self._errors
+        count_mode = self._count_mode
+        append = out.append
+        new = _new_tuple
+        matched = answered = 0
+        offset = 0
+        word = LENGTH_WORD
+        for _ in range(count):
+            if lengths[word] == size:
+                (source, _len, level, kind_of_cmsg, seconds, nanoseconds,
+                 kind, code, high, low, echoed, stamp, rest) = slot_of(buffer, offset)  # fmt: skip
+                seq = high << 8 | low
+                if (
+                    kind == reply_type
+                    and not code
+                    and stamp == stamps[seq]
+                    and echoed == cookie
+                    and source == packed_of[seq]
+                    and rest == filler
+                ):
+                    if level == SOL_SOCKET and kind_of_cmsg == SCM_TIMESTAMPNS:
+                        received = seconds * 1_000_000_000 + nanoseconds
+                    else:
+                        received = now_ns
+                    slot = state[seq]
+                    index = index_of[seq]
+                    if received - stamp > timeouts[0 if count_mode else index]:
+                        pass  # over its timeout: not counted
+                    elif slot == _WAITING:
+                        matched += 1
+                        answered += 1
+                        state[seq] = _ANSWERED
+                        # The send time is placed within its batch's call, so it can
+                        # come out past the reply's stamp by a part of that call.
+                        rtt = max(received - sent_at[seq], 0)
+                        if count_mode:
+                            self._answer(fam.hosts[seq], index, rtt, size, out)
+                        else:
+                            # fping's default mode: the first reply settles the target.
+                            target = targets[seq]
+                            result = (
+                                target, index + 1, 1, 0,
+                                errors.pop(id(target), 0) if errors else 0,
+                                unanswered[index] + (rtt,),
+                            )  # fmt: skip
+                            append(new(HostDone, (new(HostResult, result),)))
+                    elif slot == _ANSWERED:
+                        matched += 1
+                        if count_mode:
+                            rtt = max(received - sent_at[seq], 0)
+                            self._duplicate(fam.hosts[seq], index, rtt, size, out)
+            offset += stride
+            word += _WORDS_PER_HEADER
+        fam.waiting -= answered
+        if not count_mode:
+            self._active -= answered
+        return matched
+
+    def _answer(
+        self, host: _Host | None, index: int, rtt: int, length: int, out: list[Event]
+    ) -> None:
+        assert host is not None
         host.waiting -= 1
         host.received += 1
-        host.rtts[probe.index] = rtt
-        if not self._count_mode:
-            out.append(self._finish(host))  # fping's default mode: the first reply settles it
-            return True
-        out.append(_new_tuple(ProbeReply, (host.target, probe.index, rtt, len(data), ttl, False)))
+        host.rtts[index] = rtt
+        out.append(_new_tuple(ProbeReply, (host.target, index, rtt, length, None, False)))
         if host.next_index >= self._tries and not host.waiting:
             out.append(self._finish(host))
-        return True
+
+    def _duplicate(
+        self, host: _Host | None, index: int, rtt: int, length: int, out: list[Event]
+    ) -> None:
+        assert host is not None
+        host.duplicates += 1
+        if not host.finished:
+            out.append(_new_tuple(ProbeReply, (host.target, index, rtt, length, None, True)))
+
+    def on_reply(
+        self, family: int, source: str | bytes, data: bytes, received_ns: int, out: list[Event]
+    ) -> bool:
+        """One ICMP message read from ``family``'s socket (ICMP header first) from ``source``
+        (text or packed): its events are appended to ``out``; False when it answers none of
+        this sweep's probes. (A batch of one: :meth:`on_replies` decides.)"""
+        if isinstance(source, str):
+            try:
+                source = _packed(source.partition("%")[0])
+            except ValueError:
+                return False
+        if len(source) != (16 if family == AF_INET6 else 4):
+            return False
+        batch = self._scratch_pair(family)[1]
+        batch.put(0, family, source, data, received_ns)
+        return self.on_replies(family, batch, 1, out, received_ns) > 0
 
     def on_error(
         self, family: int, destination: str, quoted: bytes, *, source: str, kind: int, code: int
@@ -293,52 +596,71 @@ class SweepEngine:
         first) sent to ``destination``. The probe still times out unless answered."""
         if len(quoted) < 8:
             return None
-        probe = self._families[family].slots[(quoted[6] << 8) | quoted[7]]
-        if probe is None or probe.host.address != destination or probe.answered:
+        fam = self._families[family]
+        seq = (quoted[6] << 8) | quoted[7]
+        target = fam.targets[seq]
+        if target is None or fam.state[seq] != _WAITING or target.address != destination:
             return None
-        probe.host.errors += 1
-        return ProbeError(probe.host.target, probe.index, source, kind, code)
+        if self._count_mode:
+            host = fam.hosts[seq]
+            assert host is not None
+            host.errors += 1
+        else:
+            self._errors[id(target)] = self._errors.get(id(target), 0) + 1
+        return ProbeError(target, fam.index[seq], source, kind, code)
 
     # -- time ----------------------------------------------------------------------------
 
     def expire(self, now_ns: int) -> list[Event]:
-        """Probes whose timeout has passed at ``now_ns``: lost, retried, hosts finished."""
+        """Probes whose timeout has passed at ``now_ns``: lost, retried, targets finished."""
         events: list[Event] = []
         for queue in self._expiry:
-            while queue and queue[0].deadline <= now_ns:
-                probe = queue.popleft()
-                if not probe.answered:
-                    events.extend(self._lose(probe, self._families[probe.host.family]))
+            while queue and queue[0][0] <= now_ns:
+                deadline, fam, stamp, seqs = queue.popleft()
+                state = fam.state
+                stamps = fam.stamp
+                for seq in seqs:
+                    if state[seq] == _WAITING and stamps[seq] == stamp:
+                        self._lose(fam, seq, deadline, events)
         return events
 
-    def _lose(self, probe: _Probe, fam: _Family) -> list[Event]:
-        probe.answered = True  # settled: a late reply must not count
+    def _lose(self, fam: _Family, seq: int, deadline: int, events: list[Event]) -> None:
+        fam.state[seq] = _SETTLED  # a late reply must not count
         fam.waiting -= 1
-        host = probe.host
-        host.waiting -= 1
-        events: list[Event] = []
+        index = fam.index[seq]
         if self._count_mode:
-            events.append(ProbeLost(host.target, probe.index))
+            host = fam.hosts[seq]
+            assert host is not None
+            host.waiting -= 1
+            events.append(ProbeLost(host.target, index))
             if host.next_index >= self._tries and not host.waiting:
                 events.append(self._finish(host))
-        elif host.next_index < self._tries:
-            self._later.append((probe.deadline, host))  # fping: the retry goes out now
-        else:
-            events.append(self._finish(host))
-        return events
+            return
+        target = fam.targets[seq]
+        assert target is not None
+        if index + 1 < self._tries:
+            # fping: the retry goes out now (its due time has passed)
+            self._later.append((deadline, target, fam.packed[seq], index + 1, None))
+            return
+        errors = self._errors.pop(id(target), 0) if self._errors else 0
+        result = (target, self._tries, 0, 0, errors, self._unanswered[self._tries])
+        events.append(self._done(_new_tuple(HostResult, result)))
 
     def _finish(self, host: _Host) -> HostDone:
         host.finished = True
+        return self._done(host.result())
+
+    def _done(self, result: HostResult) -> HostDone:
         self._active -= 1
-        return _new_tuple(HostDone, (host.result(),))
+        return _new_tuple(HostDone, (result,))
 
     def wake_at(self, now_ns: int) -> int | None:
         """When something is next due (a send or an expiry), or None if nothing is."""
-        times = [queue[0].deadline for queue in self._expiry if queue]
+        times = [queue[0][0] for queue in self._expiry if queue]
         if self._later:
-            due, host = self._later[0]
-            if host.fam.waiting < self._cap:  # else only a reply or an expiry can help
+            due, target = self._later[0][:2]
+            if self._families[target.family].waiting < self._cap:
                 times.append(max(due, self._next_allowed))
-        if self._fresh and self._fresh[0].fam.waiting < self._cap:
+        if self._fresh and self._families[self._fresh[0][0].family].waiting < self._cap:
             times.append(max(now_ns, self._next_allowed))
         return min(times) if times else None
