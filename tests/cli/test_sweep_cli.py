@@ -205,6 +205,9 @@ CASES: list[tuple[str, str]] = [
     ("generate-count", f"{COUNT} -c 2 -g 127.0.0.1 127.0.0.3"),
     ("generate-unreachable", f"{FAST} -r 0 -g 198.51.100.6 198.51.100.8"),
     ("generate-empty", "-g 127.0.0.5 127.0.0.1"),
+    # summary only: the engine tallies the targets instead of reporting each
+    ("generate-quiet-stats", "-g -q -s 127.0.0.0/29"),
+    ("generate-quiet-stats-silent", f"{FAST} -r 1 -q -s -g 198.51.100.6 198.51.100.8"),
     ("generate-inet-aton", "-g 127.1/30"),
     ("send-error", f"{FAST} {NO_ROUTE} 127.0.0.1"),
     ("send-error-quiet", f"{FAST} -q {NO_ROUTE}"),

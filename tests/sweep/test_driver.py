@@ -57,6 +57,26 @@ def done(events: list[Event]) -> dict[str, pingsock.sweep.HostResult]:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_tallied_sweep_counts_a_live_and_a_silent_block(netns: Netns, backend: str) -> None:
+    from pingsock.sweep.driver import Sweeper
+
+    prepare(netns, backend, silent=True)
+    options = SweepOptions(backend=backend, interval=0, retries=1, timeout=0.05)
+    with (
+        netns.entered(),
+        Sweeper(["127.1.0.0/22", SILENT_NET, "::1"], options, tally=True) as sweeper,
+    ):
+        events = [event for events in sweeper.rounds() for event in events]
+    # Uneventful targets are counted, not reported: the blocks and the literal alike.
+    assert events == []
+    tally = sweeper.tally
+    assert tally is not None
+    assert (tally.settled, tally.alive, tally.received) == (1022 + 254 + 1, 1023, 1023)
+    assert tally.timeouts == 2 * 254 and tally.sent == 1023 + 2 * 254
+    assert 0 < tally.sum_ns < 1023 * 500_000_000 and 0 <= tally.min_ns <= tally.max_ns
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_live_block_is_all_alive(netns: Netns, backend: str) -> None:
     prepare(netns, backend)
     options = SweepOptions(backend=backend, interval=0, retries=0)

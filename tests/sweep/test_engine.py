@@ -299,3 +299,41 @@ def test_a_failed_send_ends_the_target_in_the_default_mode_only() -> None:
     (_first, (_p, probe)) = send_all(counted, T0)
     assert len(counted.send_failed(probe, 101)) == 1
     assert ProbeLost(target("192.0.2.1"), 1) in counted.expire(T0 + 500 * MS)
+
+
+def test_a_tallied_sweep_counts_uneventful_targets_and_reports_the_others() -> None:
+    eng = SweepEngine(SweepOptions(interval=0, retries=1), COOKIE, tally=True)
+    # Block addresses come without a target (made only when an event needs one).
+    eng.extend([(None, bytes([192, 0, 2, i])) for i in (1, 2, 3, 4)])
+    sent = send_all(eng, T0)
+    assert len(sent) == 4
+    by_address = {eng.target_of(p.family, p.seq).address: (packet, p) for packet, p in sent}
+    assert set(by_address) == {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"}
+    assert on_reply(eng, V4, "192.0.2.1", reply_to(by_address["192.0.2.1"][0]), T0 + 2 * MS) == []
+    packet3, probe3 = by_address["192.0.2.3"]
+    error = eng.on_error(V4, "192.0.2.3", packet3, source="192.0.2.254", kind=3, code=1)
+    assert isinstance(error, ProbeError) and error.target.address == "192.0.2.3"
+    _packet4, probe4 = by_address["192.0.2.4"]
+    error4, done4 = eng.send_failed(probe4, 101)
+    assert isinstance(done4, HostDone) and done4.result.target == error4.target
+    events = eng.expire(T0 + 500 * MS)  # .2 and .3 retried: nothing to report yet
+    assert events == []
+    retries = send_all(eng, T0 + 500 * MS)
+    assert len(retries) == 2
+    late = [e for e in eng.expire(T0 + 2000 * MS) if isinstance(e, HostDone)]
+    # .3 had an ICMP error: reported, with the same target object its error carried.
+    assert [e.result.target.address for e in late] == ["192.0.2.3"]
+    assert late[0].result.target is error.target and late[0].result.errors == 1
+    assert eng.finished
+    tally = eng.tally
+    assert tally is not None
+    assert (tally.settled, tally.alive, tally.sent, tally.received, tally.timeouts) == (
+        2, 1, 3, 1, 2,
+    )  # fmt: skip
+    assert tally.min_ns == tally.max_ns == tally.sum_ns == 2 * MS
+    assert probe3.family == V4
+
+
+def test_only_the_default_mode_is_tallied() -> None:
+    with pytest.raises(ValueError, match="default mode"):
+        SweepEngine(SweepOptions(count=2), COOKIE, tally=True)

@@ -35,6 +35,7 @@ from pingsock.cli.sweep_args import (
 )
 
 if TYPE_CHECKING:
+    from pingsock.sweep.engine import SweepTally
     from pingsock.sweep.events import Event, HostResult, ProbeError, ProbeReply, SweepTarget
 
 __all__ = ["sweep_main"]
@@ -292,6 +293,12 @@ class _Sweep:
         self.send_failed: dict[int, int] = {}  # position -> first probe that failed to send
         self.failed_probes: set[tuple[int, int]] = set()  # count mode: (position, index)
         self.stats = text.GlobalStats(targets=n, unknown=unknown)
+        # Nothing printed per target: the engine counts the targets that end without an
+        # error (fping's counters) instead of reporting each one.
+        self.tallied = not (
+            self.count_mode or self.keep_results or args.verbose or args.alive or args.unreachable
+        )
+        self.tally: SweepTally | None = None  # the engine's, when tallied
         self.busy = False  # an event is being counted (a split report waits for it)
         self.split_due = False
 
@@ -306,6 +313,8 @@ class _Sweep:
             first = self.settle_quietly(events) if quiet_default else 0
             for event in events[first:] if first else events:
                 self.dispatch(event)
+            if self.tally is not None and self.output.progress:
+                self.output.tick(self.done + self.tally.settled, len(self.alive), self._alive())
 
     def dispatch(self, event: Event) -> None:
         from pingsock.sweep.events import (
@@ -388,7 +397,7 @@ class _Sweep:
             stats.sum_ns += total
             stats.replies += replies
         if self.output.progress and counted:
-            self.output.tick(self.done, len(alive), stats.alive)
+            self.output.tick(self.done, len(alive), self._alive())
         return counted
 
     def request_splits(self) -> None:
@@ -603,11 +612,34 @@ class _Sweep:
                         )
                     )
         if self.output.progress:
-            self.output.tick(self.done, len(self.alive), self.stats.alive)
+            self.output.tick(self.done, len(self.alive), self._alive())
+
+    def _alive(self) -> int:
+        return self.stats.alive + (self.tally.alive if self.tally is not None else 0)
+
+    def _take_tally(self) -> None:
+        """Add the engine's counters to fping's (once, at the end)."""
+        tally, self.tally = self.tally, None
+        if tally is None:
+            return
+        stats = self.stats
+        self.done += tally.settled
+        self.alive_unlisted += tally.alive
+        stats.alive += tally.alive
+        stats.sent += tally.sent
+        stats.timeouts += tally.timeouts
+        stats.received += tally.received
+        stats.replies += tally.alive
+        stats.sum_ns += tally.sum_ns
+        if tally.max_ns and (not stats.max_ns or tally.max_ns > stats.max_ns):
+            stats.max_ns = tally.max_ns
+        if tally.min_ns and (not stats.min_ns or tally.min_ns < stats.min_ns):
+            stats.min_ns = tally.min_ns
 
     # -- the end -------------------------------------------------------------------------
 
     def finish(self, elapsed_ns: int) -> int:
+        self._take_tally()
         args = self.args
         stats = self.stats
         stats.elapsed_ns = elapsed_ns
@@ -735,7 +767,8 @@ def _drive(sweep: _Sweep, args: SweepArgs, hosts: _Hosts, backend: str) -> tuple
     from pingsock.errors import PingPermissionError
     from pingsock.sweep.driver import Sweeper
 
-    sweeper = Sweeper(hosts.engine_targets(), sweep_options(args, backend))
+    sweeper = Sweeper(hosts.engine_targets(), sweep_options(args, backend), tally=sweep.tallied)
+    sweep.tally = sweeper.tally
     restore: Callable[[], None] = _no_signals
     # No reference cycles are made here; the collector's passes over the targets in flight
     # would cost more than counting them (Sweeper pauses it only during its own rounds).

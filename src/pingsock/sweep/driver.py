@@ -21,7 +21,7 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 
 from pingsock import linux
@@ -49,6 +49,8 @@ _SOL_SOCKET = linux.SOL_SOCKET
 _DONTWAIT = linux.MSG_DONTWAIT
 _ERRQUEUE = linux.MSG_ERRQUEUE | linux.MSG_DONTWAIT
 _RECVERR = {(linux.SOL_IP, linux.IP_RECVERR), (linux.SOL_IPV6, linux.IPV6_RECVERR)}
+_PACK_V4 = struct.Struct("!I").pack
+_EVERY = -1  # _drain(): every family
 _ORIGIN_ICMP = (linux.SO_EE_ORIGIN_ICMP, linux.SO_EE_ORIGIN_ICMP6)
 
 
@@ -83,16 +85,25 @@ def resolve_target(given: str, family: int = socket.AF_UNSPEC) -> SweepTarget | 
     return ResolveFailed(given, "Address family for hostname not supported")
 
 
-def _addresses(family: int, first: int, last: int) -> Iterator[list[tuple[SweepTarget, bytes]]]:
-    """The hosts ``first``..``last`` as (target, packed address) pairs, made a chunk at a time by
-    C-level maps (``inet_ntop`` gives the same text as ``targets.canonical()``; a test holds
-    them equal): a /16 is fed in a few milliseconds."""
-    size = 4 if family == socket.AF_INET else 16
-    to_bytes = operator.methodcaller("to_bytes", size, "big")
-    ntop = functools.partial(socket.inet_ntop, family)
+def _addresses(
+    family: int, first: int, last: int, *, named: bool = True
+) -> Iterator[list[tuple[SweepTarget | None, bytes]]]:
+    """The hosts ``first``..``last`` as (target, packed address) pairs, made a chunk at a time
+    by C-level maps (``inet_ntop`` gives the same text as ``targets.canonical()``; a test holds
+    them equal): a /16 is fed in a few milliseconds. Not ``named``: no target (a tallied
+    sweep makes one only for a target that needs an event)."""
+    if family == socket.AF_INET:
+        to_bytes: Callable[[int], bytes] = _PACK_V4
+        ntop: Callable[[bytes], str] = socket.inet_ntoa  # IPv4's inet_ntop, a little faster
+    else:
+        to_bytes = operator.methodcaller("to_bytes", 16, "big")
+        ntop = functools.partial(socket.inet_ntop, family)
     make = functools.partial(tuple.__new__, SweepTarget)  # without its Python-level __new__
     for start in range(first, last + 1, _FEED):
         packed = list(map(to_bytes, range(start, min(start + _FEED, last + 1))))
+        if not named:
+            yield list(zip(repeat(None, len(packed)), packed, strict=True))
+            continue
         texts = list(map(ntop, packed))
         n = len(texts)
         targets = map(make, zip(texts, texts, repeat(family, n), repeat(0, n), strict=True))
@@ -117,13 +128,19 @@ def _open(family: int, options: SweepOptions) -> PingSocket:
 
 
 class Sweeper:
-    """One sweep: iterate :meth:`events` once; :meth:`close` releases the sockets."""
+    """One sweep: iterate :meth:`events` (or :meth:`rounds`) once; :meth:`close` releases the
+    sockets. ``tally``: the default mode's targets that end without an ICMP error or a
+    failed send are counted in :attr:`tally` rather than reported one by one (a summary-only
+    sweep: no result object, not even a target object, is made for them)."""
 
-    def __init__(self, targets: Iterable[str], options: SweepOptions | None = None) -> None:
+    def __init__(
+        self, targets: Iterable[str], options: SweepOptions | None = None, *, tally: bool = False
+    ) -> None:
         self.options = options or SweepOptions()
-        self.engine = SweepEngine(self.options, os.urandom(8))
+        self.engine = SweepEngine(self.options, os.urandom(8), tally=tally, name=socket.inet_ntop)
+        self.tally = self.engine.tally
         self._specs = iter(targets)
-        self._block: Iterator[list[tuple[SweepTarget, bytes]]] = iter(())
+        self._block: Iterator[list[tuple[SweepTarget | None, bytes]]] = iter(())
         self._exhausted = False
         self._sockets: dict[int, PingSocket] = {}
         self._pollers: list[tuple[int, PingSocket]] = []
@@ -194,7 +211,7 @@ class Sweeper:
                     continue
                 if family not in self._sockets:
                     self._open(family)
-                self._block = _addresses(*bounds)
+                self._block = _addresses(*bounds, named=self.engine.tally is None)
                 continue
             target = resolve_target(spec, allowed)
             if isinstance(target, ResolveFailed):
@@ -288,10 +305,12 @@ class Sweeper:
                 continue
             sent += packed
             held = 0
+            only: int | None = None
             for family, batch in batches.items():
                 if batch.seqs:
                     self._send(family, batch, out)
-            self._drain(out)
+                    only = family if only is None else _EVERY
+            self._drain(out, only)  # the replies the batch brought (queued in the send, on lo)
             if not self._exhausted and engine.backlog < _FEED // 2:
                 self._feed(out)
             now = time_ns()
@@ -349,11 +368,14 @@ class Sweeper:
         for events in self.rounds():
             yield from events
 
-    def _drain(self, out: list[Event]) -> int:
-        """Read every queued reply (and error) of every socket; how many were read."""
+    def _drain(self, out: list[Event], only: int | None = None) -> int:
+        """Read every queued reply (and error) of every socket (or only of family ``only``);
+        how many were read."""
         read = 0
         engine = self.engine
         for family, sock in self._pollers:
+            if only is not None and only not in (family, _EVERY):
+                continue
             state = engine.family_state(family)
             batched = self._batched.get(family)
             if batched is not None:

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from pingsock.linux import AF_INET, AF_INET6, SCM_TIMESTAMPNS, SOL_SOCKET
 from pingsock.sweep.events import (
@@ -57,6 +57,7 @@ _SEQ_SPACE = 0x10000
 _FREE, _WAITING, _ANSWERED, _SETTLED = 0, 1, 2, 3  # a slot's state
 _ECHO_REQUEST: dict[int, int] = {AF_INET: 8, AF_INET6: 128}
 _ECHO_REPLY: dict[int, int] = {AF_INET: 0, AF_INET6: 129}
+_FAMILY_OF_SIZE = {4: AF_INET, 16: AF_INET6}  # a packed address's length tells its family
 _WORDS_PER_HEADER = HEADER_SIZE // 4
 _UNLIMITED = 1 << 62
 # One pack writes a send slot: the sockaddr (host order, as the kernel reads it), zero
@@ -72,12 +73,37 @@ _SOURCE4 = f"=4x4s{ADDRESS_ROOM - 8}x"
 _SOURCE6 = f"=8x16s{ADDRESS_ROOM - 24}x"
 _STAMP_AND_HEAD = f"Qiiqq{CONTROL_ROOM - 32}xBBxxxxBB8sQ"
 _new_tuple = tuple.__new__
+_SlotReader = Callable[[memoryview], Iterator[tuple[Any, ...]]]
 
 
 def _packed(address: str) -> bytes:
     import ipaddress  # only for callers that have no packed address (tests, tools)
 
     return ipaddress.ip_address(address).packed
+
+
+def _text(family: int, packed: bytes) -> str:
+    import ipaddress
+
+    return str(ipaddress.ip_address(packed))
+
+
+class SweepTally:
+    """What a tallied sweep counts instead of reporting a :class:`HostDone` per target: the
+    default mode's targets that ended without an ICMP error or a failed send (those still
+    get their events). fping's counters (``print_global_stats``)."""
+
+    __slots__ = ("alive", "max_ns", "min_ns", "received", "sent", "settled", "sum_ns", "timeouts")
+
+    def __init__(self) -> None:
+        self.settled = 0  # targets counted here
+        self.alive = 0
+        self.sent = 0
+        self.received = 0
+        self.timeouts = 0  # probes that timed out
+        self.min_ns = 0  # 0: no reply yet
+        self.max_ns = 0
+        self.sum_ns = 0
 
 
 class ProbeRef(NamedTuple):
@@ -163,8 +189,10 @@ class _Family:
         self.sent = [0] * _SEQ_SPACE  # when it left (RTTs count from it)
 
 
-# (due, target, packed address, probe number, count mode's host)
-_Retry = tuple[int, SweepTarget, bytes, int, "_Host | None"]
+# (due, target, packed address, probe number, count mode's host); a tallied sweep's block
+# targets have no SweepTarget until an event needs one (None)
+_Retry = tuple[int, "SweepTarget | None", bytes, int, "_Host | None"]
+_Fresh = tuple["SweepTarget | None", bytes]
 # (deadline, family, batch stamp, sequence numbers)
 _Expiry = tuple[int, _Family, int, list[int]]
 
@@ -172,19 +200,35 @@ _Expiry = tuple[int, _Family, int, list[int]]
 class SweepEngine:
     """Targets in, probes out, replies and errors in, events out. No I/O, no clock."""
 
-    def __init__(self, options: SweepOptions, cookie: bytes) -> None:
+    def __init__(
+        self,
+        options: SweepOptions,
+        cookie: bytes,
+        *,
+        tally: bool = False,
+        name: Callable[[int, bytes], str] | None = None,
+    ) -> None:
+        """``tally``: count the default mode's uneventful targets in :attr:`tally` instead
+        of reporting each (a summary-only sweep: fping ``-q -s``); ``name`` formats a packed
+        address as text for the targets fed without one (``inet_ntop``; ``ipaddress``'s
+        text when left out)."""
         if len(cookie) != 8:
             raise ValueError("the cookie is 8 bytes")
+        if tally and options.count is not None:
+            raise ValueError("only the default mode (count=None) can be tallied")
+        self.tally = SweepTally() if tally else None
+        self._name = name or _text
         self.options = options
         self._cookie = cookie
         self.packet_size = 8 + options.size
         # iputils' payload bytes after cookie and stamp (the driver writes them once per slot).
         self.filler = bytes(i & 0xFF for i in range(16, options.size))
         rest = f"{_STAMP_AND_HEAD}{len(self.filler)}s"
-        self._slot_of = {
-            AF_INET: struct.Struct(_SOURCE4 + rest).unpack_from,
-            AF_INET6: struct.Struct(_SOURCE6 + rest).unpack_from,
+        self._slot_formats = {
+            AF_INET: _SOURCE4 + rest,
+            AF_INET6: _SOURCE6 + rest,
         }
+        self._slot_readers: dict[tuple[int, int], _SlotReader] = {}
         self._cap = options.max_in_flight
         self._count_mode = options.count is not None
         self._tries = options.tries
@@ -194,9 +238,8 @@ class SweepEngine:
             round(options.timeout * options.backoff**k * 1e9)
             for k in range(1 if self._count_mode else self._tries)
         ]
-        self._unanswered = [(None,) * k for k in range(self._tries + 1)]
         self._families: dict[int, _Family] = {f: _Family(f) for f in (AF_INET, AF_INET6)}
-        self._fresh: deque[tuple[SweepTarget, bytes]] = deque()  # fed, not yet probed
+        self._fresh: deque[_Fresh] = deque()  # fed, not yet probed
         self._later: deque[_Retry] = deque()  # due times ascending
         self._expiry: list[deque[_Expiry]] = [deque() for _ in self._timeouts_ns]
         self._errors: dict[int, int] = {}  # default mode: id(target) -> ICMP errors
@@ -215,8 +258,10 @@ class SweepEngine:
         self._fresh.append((target, packed))
         self._active += 1
 
-    def extend(self, targets: list[tuple[SweepTarget, bytes]]) -> None:
-        """:meth:`add` for many: (target, packed address) pairs."""
+    def extend(self, targets: Sequence[_Fresh]) -> None:
+        """:meth:`add` for many: (target, packed address) pairs. In a tallied sweep the
+        target may be None (a block's address: its SweepTarget is made if an event needs
+        it, with ``given`` and ``address`` its text)."""
         self._fresh.extend(targets)
         self._active += len(targets)
 
@@ -233,9 +278,18 @@ class SweepEngine:
 
     def target_of(self, family: int, seq: int) -> SweepTarget:
         """The target of the probe ``seq`` of ``family`` (sent or being sent)."""
-        target = self._families[family].targets[seq]
-        if target is None:
+        fam = self._families[family]
+        if not fam.packed[seq]:
             raise KeyError(seq)
+        return self._target(fam, seq)
+
+    def _target(self, fam: _Family, seq: int) -> SweepTarget:
+        """The probe's SweepTarget, made now for a block's address fed without one (and kept
+        in the slot, so the target's later events and its retries carry the same one)."""
+        target = fam.targets[seq]
+        if target is None:
+            text = self._name(fam.family, fam.packed[seq])
+            target = fam.targets[seq] = _new_tuple(SweepTarget, (text, text, fam.family, 0))
         return target
 
     @property
@@ -268,7 +322,7 @@ class SweepEngine:
             if later and later[0][0] <= now_ns:
                 # A retry (default mode) or a target's next probe (count mode), one at a time.
                 _due, target, packed, index, host = later[0]
-                family = target.family
+                family = _FAMILY_OF_SIZE[len(packed)]
                 fam = families[family]
                 batch = batches[family]
                 if fam.waiting >= cap or len(batch.seqs) >= batch.capacity:
@@ -292,7 +346,7 @@ class SweepEngine:
             # First probes, as a run of one family: the hot path of a large sweep, inlined
             # (nothing in ``later`` falls due during one call: its due times are past or
             # after ``now_ns + period``).
-            family = fresh[0][0].family
+            family = _FAMILY_OF_SIZE[len(fresh[0][1])]
             fam = families[family]
             batch = batches[family]
             seqs = batch.seqs
@@ -311,19 +365,20 @@ class SweepEngine:
             stride = batch.stride
             request = fam.request
             v6 = fam.v6
+            width = 16 if v6 else 4
             seq = fam.next_seq
             offset = len(seqs) * stride
             placed = 0
             while placed < run and fresh:
                 target, packed = fresh[0]
-                if target.family != family:
-                    break
+                if len(packed) != width:
+                    break  # the other family's: a run of its own
                 fresh.popleft()
                 while state[seq] == _WAITING:  # bounded: fewer than 65,536 slots are waiting
                     seq = (seq + 1) & 0xFFFF
                 if v6:
                     _PACK6(
-                        buffer, offset, AF_INET6, 0, 0, packed, target.scope_id,
+                        buffer, offset, AF_INET6, 0, 0, packed, target.scope_id if target else 0,
                         request, 0, 0, 0, seq >> 8, seq & 0xFF, cookie, stamp,
                     )  # fmt: skip
                 else:
@@ -340,7 +395,7 @@ class SweepEngine:
                 index_at[seq] = 0
                 stamp_at[seq] = stamp
                 if count_mode:
-                    host = _Host(target, packed, self._tries)
+                    host = _Host(self._target(fam, seq), packed, self._tries)
                     self._count(fam, seq, host, index=0, now_ns=now_ns)
                 seq = (seq + 1) & 0xFFFF
                 placed += 1
@@ -362,7 +417,7 @@ class SweepEngine:
         self,
         fam: _Family,
         batch: SendBatch,
-        target: SweepTarget,
+        target: SweepTarget | None,
         packed: bytes,
         *,
         index: int,
@@ -377,7 +432,7 @@ class SweepEngine:
         offset = len(batch.seqs) * batch.stride
         if fam.v6:
             _PACK6(
-                batch.buffer, offset, AF_INET6, 0, 0, packed, target.scope_id,
+                batch.buffer, offset, AF_INET6, 0, 0, packed, target.scope_id if target else 0,
                 fam.request, 0, 0, 0, seq >> 8, seq & 0xFF, self._cookie, stamp,
             )  # fmt: skip
         else:
@@ -421,9 +476,9 @@ class SweepEngine:
         host whose send fails; in count mode the probe is left to time out (lost)."""
         fam = self._families[probe.family]
         seq = probe.seq
-        target = fam.targets[seq]
-        if target is None or fam.state[seq] != _WAITING:
+        if not fam.packed[seq] or fam.state[seq] != _WAITING:
             return []
+        target = self._target(fam, seq)
         index = fam.index[seq]
         events: list[Event] = [ProbeError(target, index, "", -1, errno_value)]
         if self._count_mode:
@@ -434,7 +489,7 @@ class SweepEngine:
         fam.state[seq] = _SETTLED  # no retry, no reply can count
         fam.waiting -= 1
         errors = self._errors.pop(id(target), 0) + 1
-        result = (target, index + 1, 0, 0, errors, self._unanswered[index + 1])
+        result = (target, index + 1, 0, 0, errors, (None,) * (index + 1))
         events.append(self._done(_new_tuple(HostResult, result)))
         return events
 
@@ -479,10 +534,12 @@ class SweepEngine:
         header first; a message without a receive stamp is stamped ``now_ns``): their
         events are appended to ``out``. Returns how many answered a probe of this sweep."""
         fam = self._families[family]
-        buffer = batch.buffer
         stride = batch.stride
-        lengths = batch.lengths
-        slot_of = self._slot_of[family]
+        read = self._slot_readers.get((family, stride))
+        if read is None:
+            layout = struct.Struct(self._slot_formats[family])
+            layout = struct.Struct(f"{layout.format}{stride - layout.size}x")
+            read = self._slot_readers[family, stride] = layout.iter_unpack
         size = self.packet_size
         reply_type = fam.reply
         cookie = self._cookie
@@ -494,18 +551,24 @@ class SweepEngine:
         sent_at = fam.sent
         targets = fam.targets
         timeouts = self._timeouts_ns
-        unanswered = self._unanswered
         errors = self._errors
         count_mode = self._count_mode
         append = out.append
         new = _new_tuple
         matched = answered = 0
-        offset = 0
-        word = LENGTH_WORD
-        for _ in range(count):
-            if lengths[word] == size:
-                (source, _len, level, kind_of_cmsg, seconds, nanoseconds,
-                 kind, code, high, low, echoed, stamp, rest) = slot_of(buffer, offset)  # fmt: skip
+        tally = self.tally
+        tallied = tally is not None
+        t_sent = t_timeouts = t_alive = t_sum = 0
+        t_min = tally.min_ns if tally is not None else 0
+        t_max = tally.max_ns if tally is not None else 0
+        # One C-level pass reads every slot (iter_unpack); msg_len comes from the headers.
+        view = memoryview(batch.buffer)[: count * stride]
+        lengths = batch.lengths[LENGTH_WORD : count * _WORDS_PER_HEADER : _WORDS_PER_HEADER]
+        for length, (
+            source, _len, level, kind_of_cmsg, seconds, nanoseconds,
+            kind, code, high, low, echoed, stamp, rest,
+        ) in zip(lengths, read(view), strict=True):  # fmt: skip
+            if length == size:
                 seq = high << 8 | low
                 if (
                     kind == reply_type
@@ -529,16 +592,30 @@ class SweepEngine:
                         state[seq] = _ANSWERED
                         # The send time is placed within its batch's call, so it can
                         # come out past the reply's stamp by a part of that call.
-                        rtt = max(received - sent_at[seq], 0)
+                        rtt = received - sent_at[seq]
+                        if rtt < 0:  # noqa: PLR1730 - a branch, not a call: the hot path
+                            rtt = 0
                         if count_mode:
                             self._answer(fam.hosts[seq], index, rtt, size, out)
                         else:
                             # fping's default mode: the first reply settles the target.
                             target = targets[seq]
+                            error_count = errors.pop(id(target), 0) if errors and target else 0
+                            if tallied and not error_count:
+                                t_sent += index + 1
+                                t_timeouts += index
+                                t_alive += 1
+                                if not t_max or rtt > t_max:
+                                    t_max = rtt
+                                if not t_min or rtt < t_min:
+                                    t_min = rtt
+                                t_sum += rtt
+                                continue
+                            if target is None:
+                                target = self._target(fam, seq)
                             result = (
-                                target, index + 1, 1, 0,
-                                errors.pop(id(target), 0) if errors else 0,
-                                unanswered[index] + (rtt,),
+                                target, index + 1, 1, 0, error_count,
+                                (None,) * index + (rtt,) if index else (rtt,),
                             )  # fmt: skip
                             append(new(HostDone, (new(HostResult, result),)))
                     elif slot == _ANSWERED:
@@ -546,8 +623,15 @@ class SweepEngine:
                         if count_mode:
                             rtt = max(received - sent_at[seq], 0)
                             self._duplicate(fam.hosts[seq], index, rtt, size, out)
-            offset += stride
-            word += _WORDS_PER_HEADER
+        view.release()
+        if tally is not None and t_alive:
+            tally.settled += t_alive
+            tally.alive += t_alive
+            tally.received += t_alive
+            tally.sent += t_sent
+            tally.timeouts += t_timeouts
+            tally.min_ns, tally.max_ns = t_min, t_max
+            tally.sum_ns += t_sum
         fam.waiting -= answered
         if not count_mode:
             self._active -= answered
@@ -598,8 +682,10 @@ class SweepEngine:
             return None
         fam = self._families[family]
         seq = (quoted[6] << 8) | quoted[7]
-        target = fam.targets[seq]
-        if target is None or fam.state[seq] != _WAITING or target.address != destination:
+        if not fam.packed[seq] or fam.state[seq] != _WAITING:
+            return None
+        target = self._target(fam, seq)
+        if target.address != destination:
             return None
         if self._count_mode:
             host = fam.hosts[seq]
@@ -637,13 +723,21 @@ class SweepEngine:
                 events.append(self._finish(host))
             return
         target = fam.targets[seq]
-        assert target is not None
         if index + 1 < self._tries:
             # fping: the retry goes out now (its due time has passed)
             self._later.append((deadline, target, fam.packed[seq], index + 1, None))
             return
-        errors = self._errors.pop(id(target), 0) if self._errors else 0
-        result = (target, self._tries, 0, 0, errors, self._unanswered[self._tries])
+        errors = self._errors.pop(id(target), 0) if self._errors and target else 0
+        tally = self.tally
+        if tally is not None and not errors:
+            self._active -= 1
+            tally.settled += 1
+            tally.sent += self._tries
+            tally.timeouts += self._tries
+            return
+        if target is None:
+            target = self._target(fam, seq)
+        result = (target, self._tries, 0, 0, errors, (None,) * self._tries)
         events.append(self._done(_new_tuple(HostResult, result)))
 
     def _finish(self, host: _Host) -> HostDone:
@@ -658,9 +752,11 @@ class SweepEngine:
         """When something is next due (a send or an expiry), or None if nothing is."""
         times = [queue[0][0] for queue in self._expiry if queue]
         if self._later:
-            due, target = self._later[0][:2]
-            if self._families[target.family].waiting < self._cap:
+            due, _target, packed = self._later[0][:3]
+            if self._families[_FAMILY_OF_SIZE[len(packed)]].waiting < self._cap:
                 times.append(max(due, self._next_allowed))
-        if self._fresh and self._families[self._fresh[0][0].family].waiting < self._cap:
-            times.append(max(now_ns, self._next_allowed))
+        if self._fresh:
+            family = _FAMILY_OF_SIZE[len(self._fresh[0][1])]
+            if self._families[family].waiting < self._cap:
+                times.append(max(now_ns, self._next_allowed))
         return min(times) if times else None
