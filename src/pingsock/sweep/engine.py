@@ -229,6 +229,7 @@ class SweepEngine:
             AF_INET6: _SOURCE6 + rest,
         }
         self._slot_readers: dict[tuple[int, int], _SlotReader] = {}
+        self._slot_unpackers: dict[int, Callable[[bytearray, int], tuple[Any, ...]]] = {}
         self._cap = options.max_in_flight
         self._count_mode = options.count is not None
         self._tries = options.tries
@@ -310,18 +311,19 @@ class SweepEngine:
             return 0
         stamp = now_ns if now_ns > self._stamp else self._stamp + 1
         room = 1 if self._gap_ns else limit
+        if self._count_mode:
+            return self._fill_count(now_ns, stamp, batches, room)
         later = self._later
         fresh = self._fresh
         families = self._families
         cookie = self._cookie
-        count_mode = self._count_mode
         cap = self._cap
-        groups: dict[int, list[int]] = {}
+        groups: dict[int, list[int]] = {}  # by try and family: each try's FIFO of expiries
         packed_count = 0
         while packed_count < room:
             if later and later[0][0] <= now_ns:
-                # A retry (default mode) or a target's next probe (count mode), one at a time.
-                _due, target, packed, index, host = later[0]
+                # A retry, one at a time.
+                _due, target, packed, index, _host = later[0]
                 family = _FAMILY_OF_SIZE[len(packed)]
                 fam = families[family]
                 batch = batches[family]
@@ -329,12 +331,7 @@ class SweepEngine:
                     break  # until a reply or an expiry frees a slot (wake_at() knows)
                 later.popleft()
                 seq = self._place(fam, batch, target, packed, index=index, stamp=stamp)
-                if count_mode:
-                    assert host is not None
-                    self._count(fam, seq, host, index=index, now_ns=now_ns)
-                    key = family
-                else:
-                    key = index * 64 + family
+                key = index * 64 + family
                 group = groups.get(key)
                 if group is None:
                     group = groups[key] = []
@@ -344,8 +341,7 @@ class SweepEngine:
             if not fresh:
                 break
             # First probes, as a run of one family: the hot path of a large sweep, inlined
-            # (nothing in ``later`` falls due during one call: its due times are past or
-            # after ``now_ns + period``).
+            # (the retries due were taken first, and none falls due during one call).
             family = _FAMILY_OF_SIZE[len(fresh[0][1])]
             fam = families[family]
             batch = batches[family]
@@ -394,9 +390,6 @@ class SweepEngine:
                 packed_at[seq] = packed
                 index_at[seq] = 0
                 stamp_at[seq] = stamp
-                if count_mode:
-                    host = _Host(self._target(fam, seq), packed, self._tries)
-                    self._count(fam, seq, host, index=0, now_ns=now_ns)
                 seq = (seq + 1) & 0xFFFF
                 placed += 1
             fam.next_seq = seq
@@ -407,11 +400,60 @@ class SweepEngine:
             if self._gap_ns:
                 self._next_allowed = now_ns + self._gap_ns
             for key, group in groups.items():
-                index = 0 if count_mode else key // 64
+                index = key // 64
                 fam = families[key % 64]
                 deadline = now_ns + self._timeouts_ns[index]
                 self._expiry[index].append((deadline, fam, stamp, group))
         return packed_count
+
+    def _fill_count(
+        self, now_ns: int, stamp: int, batches: Mapping[int, SendBatch], room: int
+    ) -> int:
+        """:meth:`fill` in count mode: each probe a target's next (due ``period`` after its
+        previous one) or a new target's first; a window's worth at most (the caller's few
+        probes a call: no per-call set-up to amortize)."""
+        later = self._later
+        fresh = self._fresh
+        groups: dict[int, list[int]] = {}
+        placed = 0
+        while placed < room:
+            if later and later[0][0] <= now_ns:
+                _due, target, packed, index, host = later[0]
+                queue: deque[_Retry] | deque[_Fresh] = later
+            elif fresh:
+                target, packed = fresh[0]
+                index = 0
+                host = None
+                queue = fresh
+            else:
+                break
+            family = _FAMILY_OF_SIZE[len(packed)]
+            fam = self._families[family]
+            batch = batches[family]
+            if fam.waiting >= self._cap or len(batch.seqs) >= batch.capacity:
+                break  # until a reply or an expiry frees a slot (wake_at() knows)
+            queue.popleft()
+            seq = self._place(fam, batch, target, packed, index=index, stamp=stamp)
+            if host is None:
+                host = _Host(self._target(fam, seq), packed, self._tries)
+            fam.hosts[seq] = host
+            host.next_index = index + 1
+            host.waiting += 1
+            if index + 1 < self._tries:
+                later.append((now_ns + self._period_ns, target, packed, index + 1, host))
+            group = groups.get(family)
+            if group is None:
+                group = groups[family] = []
+            group.append(seq)
+            placed += 1
+        if placed:
+            self._stamp = stamp
+            if self._gap_ns:
+                self._next_allowed = now_ns + self._gap_ns
+            deadline = now_ns + self._timeouts_ns[0]
+            for family, group in groups.items():
+                self._expiry[0].append((deadline, self._families[family], stamp, group))
+        return placed
 
     def _place(
         self,
@@ -448,16 +490,6 @@ class SweepEngine:
         fam.stamp[seq] = stamp
         fam.waiting += 1
         return seq
-
-    def _count(self, fam: _Family, seq: int, host: _Host, *, index: int, now_ns: int) -> None:
-        """Count mode: ``host`` sent probe ``index`` as ``seq``; its next one is due a
-        period later."""
-        fam.hosts[seq] = host
-        host.next_index = index + 1
-        host.waiting += 1
-        if index + 1 < self._tries:
-            later = (now_ns + self._period_ns, host.target, host.packed, index + 1, host)
-            self._later.append(later)
 
     def sent(self, batch: SendBatch, first: int, count: int, start_ns: int, end_ns: int) -> None:
         """Probes ``first`` .. ``first + count - 1`` of ``batch`` went out in one call that
@@ -534,6 +566,8 @@ class SweepEngine:
         header first; a message without a receive stamp is stamped ``now_ns``): their
         events are appended to ``out``. Returns how many answered a probe of this sweep."""
         fam = self._families[family]
+        if self._count_mode:
+            return self._count_replies(fam, batch, count, out, now_ns)
         stride = batch.stride
         read = self._slot_readers.get((family, stride))
         if read is None:
@@ -552,7 +586,6 @@ class SweepEngine:
         targets = fam.targets
         timeouts = self._timeouts_ns
         errors = self._errors
-        count_mode = self._count_mode
         append = out.append
         new = _new_tuple
         matched = answered = 0
@@ -584,9 +617,10 @@ class SweepEngine:
                         received = now_ns
                     slot = state[seq]
                     index = index_of[seq]
-                    if received - stamp > timeouts[0 if count_mode else index]:
+                    if received - stamp > timeouts[index]:
                         pass  # over its timeout: not counted
                     elif slot == _WAITING:
+                        # fping's default mode: the first reply settles the target.
                         matched += 1
                         answered += 1
                         state[seq] = _ANSWERED
@@ -595,34 +629,27 @@ class SweepEngine:
                         rtt = received - sent_at[seq]
                         if rtt < 0:  # noqa: PLR1730 - a branch, not a call: the hot path
                             rtt = 0
-                        if count_mode:
-                            self._answer(fam.hosts[seq], index, rtt, size, out)
-                        else:
-                            # fping's default mode: the first reply settles the target.
-                            target = targets[seq]
-                            error_count = errors.pop(id(target), 0) if errors and target else 0
-                            if tallied and not error_count:
-                                t_sent += index + 1
-                                t_timeouts += index
-                                t_alive += 1
-                                if not t_max or rtt > t_max:
-                                    t_max = rtt
-                                if not t_min or rtt < t_min:
-                                    t_min = rtt
-                                t_sum += rtt
-                                continue
-                            if target is None:
-                                target = self._target(fam, seq)
-                            result = (
-                                target, index + 1, 1, 0, error_count,
-                                (None,) * index + (rtt,) if index else (rtt,),
-                            )  # fmt: skip
-                            append(new(HostDone, (new(HostResult, result),)))
+                        target = targets[seq]
+                        error_count = errors.pop(id(target), 0) if errors and target else 0
+                        if tallied and not error_count:
+                            t_sent += index + 1
+                            t_timeouts += index
+                            t_alive += 1
+                            if not t_max or rtt > t_max:
+                                t_max = rtt
+                            if not t_min or rtt < t_min:
+                                t_min = rtt
+                            t_sum += rtt
+                            continue
+                        if target is None:
+                            target = self._target(fam, seq)
+                        result = (
+                            target, index + 1, 1, 0, error_count,
+                            (None,) * index + (rtt,) if index else (rtt,),
+                        )  # fmt: skip
+                        append(new(HostDone, (new(HostResult, result),)))
                     elif slot == _ANSWERED:
-                        matched += 1
-                        if count_mode:
-                            rtt = max(received - sent_at[seq], 0)
-                            self._duplicate(fam.hosts[seq], index, rtt, size, out)
+                        matched += 1  # a duplicate: its target is settled already
         view.release()
         if tally is not None and t_alive:
             tally.settled += t_alive
@@ -633,9 +660,60 @@ class SweepEngine:
             tally.min_ns, tally.max_ns = t_min, t_max
             tally.sum_ns += t_sum
         fam.waiting -= answered
-        if not count_mode:
-            self._active -= answered
+        self._active -= answered
         return matched
+
+    def _count_replies(
+        self, fam: _Family, batch: ReceiveBatch, count: int, out: list[Event], now_ns: int
+    ) -> int:
+        """:meth:`on_replies` in count mode: a few replies a call (the window), each one an
+        event, so a plain loop of ``unpack_from`` (no per-call set-up to amortize)."""
+        read = self._slot_reader_from(fam.family)
+        size = self.packet_size
+        timeout = self._timeouts_ns[0]
+        matched = 0
+        for i in range(count):
+            if batch.lengths[i * _WORDS_PER_HEADER + LENGTH_WORD] != size:
+                continue
+            (source, _len, level, kind_of_cmsg, seconds, nanoseconds,
+             kind, code, high, low, echoed, stamp, rest) = read(
+                batch.buffer, i * batch.stride
+            )  # fmt: skip
+            seq = high << 8 | low
+            if (
+                kind != fam.reply
+                or code
+                or stamp != fam.stamp[seq]
+                or echoed != self._cookie
+                or source != fam.packed[seq]
+                or rest != self.filler
+            ):
+                continue
+            if level == SOL_SOCKET and kind_of_cmsg == SCM_TIMESTAMPNS:
+                received = seconds * 1_000_000_000 + nanoseconds
+            else:
+                received = now_ns
+            if received - stamp > timeout:
+                continue  # over its timeout: not counted
+            slot = fam.state[seq]
+            rtt = max(received - fam.sent[seq], 0)  # see on_replies()
+            if slot == _WAITING:
+                matched += 1
+                fam.state[seq] = _ANSWERED
+                fam.waiting -= 1
+                self._answer(fam.hosts[seq], fam.index[seq], rtt, size, out)
+            elif slot == _ANSWERED:
+                matched += 1
+                self._duplicate(fam.hosts[seq], fam.index[seq], rtt, size, out)
+        return matched
+
+    def _slot_reader_from(self, family: int) -> Callable[[bytearray, int], tuple[Any, ...]]:
+        reader = self._slot_unpackers.get(family)
+        if reader is None:
+            reader = self._slot_unpackers[family] = struct.Struct(
+                self._slot_formats[family]
+            ).unpack_from
+        return reader
 
     def _answer(
         self, host: _Host | None, index: int, rtt: int, length: int, out: list[Event]
