@@ -69,8 +69,8 @@ class PingOptions:
     flowinfo: int = 0  # -F: the IPv6 flow label put in each probe's destination (network order)
     # RTTs from the kernel's software transmit stamp (SO_TIMESTAMPING, read back from the error
     # queue) on the kernel socket, rather than the clock read before sendto() as iputils
-    # does: kernel to kernel, about a microsecond on loopback. pingsock.ping() sets it; the
-    # CLI keeps iputils' way.
+    # does: kernel to kernel, about a microsecond on loopback. pingsock.ping() sets it, and
+    # the CLI but for -f.
     kernel_send_stamps: bool = False
 
 
@@ -340,6 +340,11 @@ class Pinger:
                     (linux.SOL_IPV6, linux.IPV6_RECVERR),
                 ):
                     error = parse_extended_error(payload)
+                    if error is not None and error.origin == linux.SO_EE_ORIGIN_TIMESTAMPING:
+                        # A transmit stamp no probe claims (a fragment of a datagram over
+                        # the MTU carries only part of it): the probe keeps the clock
+                        # reading from before sendto(); it is not an error.
+                        continue
                     if error is not None:
                         yield self.tracker.error(error, data, received_ns)
                 else:

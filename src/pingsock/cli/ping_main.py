@@ -239,6 +239,10 @@ def _run_on(
         report_outstanding=args.report_outstanding,
         user_latency=args.user_latency,
         flowinfo=session.flowlabel,
+        # On the kernel's socket an RTT starts at the kernel's transmit stamp (about a
+        # microsecond on loopback; iputils reads the clock before sendmsg()). Not for -f,
+        # whose point is the rate: the stamp costs an error-queue read per probe.
+        kernel_send_stamps=not args.flood,
     )
     pinger = Pinger(target, options, sock=sock)
     PROCESS.drop()  # drop_capabilities(): the main loop runs with none
