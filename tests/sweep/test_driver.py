@@ -8,6 +8,7 @@ rule drops on input: the probes are sent, nothing answers, and no error comes ba
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import subprocess
@@ -88,6 +89,26 @@ def test_a_live_block_is_all_alive(netns: Netns, backend: str) -> None:
     rtts = [r.rtts_ns[0] for r in results.values()]
     assert all(rtt is not None and 0 <= rtt < 500_000_000 for rtt in rtts)
     assert sum(rtt or 0 for rtt in rtts) > 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_send_that_fails_mid_batch_ends_its_target_and_the_batch_goes_on(
+    netns: Netns, backend: str
+) -> None:
+    # No route to 192.0.2.0/24 in this namespace: sendmmsg() stops at that message with
+    # ENETUNREACH; the driver reports it and sends the rest of the batch.
+    prepare(netns, backend)
+    options = SweepOptions(backend=backend, interval=0, retries=2)
+    targets = ["127.1.0.1-127.1.0.20", "192.0.2.1", "127.1.1.1-127.1.1.20", "192.0.2.2"]
+    events = events_in(netns, targets, options)
+    results = done(events)
+    assert len(results) == 42
+    failed = {e.target.address: e.icmp_code for e in events if isinstance(e, ProbeError)}
+    assert failed == {"192.0.2.1": errno.ENETUNREACH, "192.0.2.2": errno.ENETUNREACH}
+    for address in failed:
+        assert (results[address].sent, results[address].errors) == (1, 1)
+        assert not results[address].alive
+    assert sum(r.alive for r in results.values()) == 40
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -17,6 +17,7 @@ from pingsock.sweep.events import (
     SweepTarget,
 )
 from pingsock.sweep.options import SweepOptions
+from pingsock.sweep.slots import SendBatch
 
 V4, V6 = socket.AF_INET, socket.AF_INET6
 COOKIE = b"cookie!!"
@@ -228,11 +229,14 @@ def test_bad_options_are_refused(fields: dict[str, object]) -> None:
     count=st.one_of(st.none(), st.integers(1, 4)),
     hosts=st.integers(1, 12),
     fates=st.lists(st.sampled_from(["reply", "dup", "drop", "late", "stray"]), min_size=60),
+    tally=st.booleans(),
 )
 def test_every_target_finishes_once_and_counts_stay_consistent(
-    count: int | None, hosts: int, fates: list[str]
+    count: int | None, hosts: int, fates: list[str], tally: bool
 ) -> None:
-    eng = engine(count=count, interval=0.001, period=0.01, timeout=0.005, retries=2)
+    options = SweepOptions(count=count, interval=0.001, period=0.01, timeout=0.005, retries=2)
+    tally = tally and count is None
+    eng = SweepEngine(options, COOKIE, tally=tally)
     for i in range(hosts):
         eng.add(target(f"192.0.2.{i + 1}"))
     done: dict[str, object] = {}
@@ -264,7 +268,12 @@ def test_every_target_finishes_once_and_counts_stay_consistent(
         wake = eng.wake_at(now)
         assert wake is not None and wake >= now
         now = max(wake, now + 1)
-    assert eng.finished and len(done) == hosts
+    counted = eng.tally.settled if eng.tally is not None else 0
+    assert eng.finished and len(done) + counted == hosts
+    if eng.tally is not None:
+        assert len(done) == 0  # no ICMP error, no failed send: every target is counted
+        assert eng.tally.received == eng.tally.alive <= hosts
+        assert eng.tally.sent == eng.tally.timeouts + eng.tally.alive
     for result in done.values():
         assert 0 <= result.received <= result.sent <= (count or 3)  # type: ignore[attr-defined]
         answered = [r for r in result.rtts_ns if r is not None]  # type: ignore[attr-defined]
@@ -337,3 +346,23 @@ def test_a_tallied_sweep_counts_uneventful_targets_and_reports_the_others() -> N
 def test_only_the_default_mode_is_tallied() -> None:
     with pytest.raises(ValueError, match="default mode"):
         SweepEngine(SweepOptions(count=2), COOKIE, tally=True)
+
+
+def test_a_batch_send_times_are_placed_across_its_call() -> None:
+    eng = engine(interval=0, retries=0)
+    for i in range(4):
+        eng.add(target(f"192.0.2.{i + 1}"))
+    batch = SendBatch(V4, eng.packet_size)
+    eng.prepare(batch)
+    assert eng.fill(T0, {V4: batch, V6: SendBatch(V6, eng.packet_size)}) == 4
+    eng.sent(batch, 0, 4, T0 + 1000, T0 + 1400)  # one sendmmsg() call, 400 ns long
+    rtts = {}
+    for i in range(4):
+        packet = batch.packet(i)
+        address = eng.target_of(V4, batch.seqs[i]).address
+        (event,) = on_reply(eng, V4, address, reply_to(packet), T0 + 1500)
+        assert isinstance(event, HostDone)
+        rtts[address] = event.result.rtts_ns[0]
+    # Probe i left at T0 + 1000 + 100 i; a reply stamped before its estimate reads 0.
+    assert rtts == {"192.0.2.1": 500, "192.0.2.2": 400, "192.0.2.3": 300, "192.0.2.4": 200}
+    assert eng.finished
