@@ -283,7 +283,7 @@ class _Sweep:
         self.width = hosts.width() if self.count_mode else 0
         n = len(hosts)
         self.alive = bytearray(n)
-        self.alive_unlisted = 0  # alive targets counted without their place (settle_quietly)
+        self.alive_unlisted = 0  # alive targets the engine tallied (their places unknown)
         self.done = 0
         self.tallies: list[text.HostTally] = (
             [text.HostTally() for _ in range(n)] if self.count_mode else []
@@ -306,12 +306,8 @@ class _Sweep:
 
     def run(self, rounds: Iterator[list[Event]]) -> None:
         """Count the events of each round of the engine (:meth:`Sweeper.rounds`)."""
-        quiet_default = not (
-            self.count_mode or self.keep_results or self.args.verbose or self.args.alive
-        )
         for events in rounds:
-            first = self.settle_quietly(events) if quiet_default else 0
-            for event in events[first:] if first else events:
+            for event in events:
                 self.dispatch(event)
             if self.tally is not None and self.output.progress:
                 self.output.tick(self.done + self.tally.settled, len(self.alive), self._alive())
@@ -340,65 +336,6 @@ class _Sweep:
         self.busy = False
         if self.split_due:
             self.print_splits()
-
-    def settle_quietly(self, events: list[Event]) -> int:
-        """The default mode's hot path when no line is printed per target (a large quiet
-        sweep): :meth:`on_done`'s counting for a run of finished targets, with the totals
-        in local variables. Stops at the first other event or a target whose send failed
-        (:meth:`dispatch` takes it from there); returns how many it counted."""
-        from pingsock.sweep.events import HostDone
-
-        stats = self.stats
-        alive = self.alive
-        position_of = self.hosts.position
-        send_failed = self.send_failed
-        # Where each target sits matters only to the final list of unreachable ones.
-        listed = self.args.unreachable or bool(send_failed)
-        sent = timeouts = up = received = replies = total = 0
-        low, high = stats.min_ns, stats.max_ns
-        counted = unlisted = 0
-        try:
-            for event in events:
-                if type(event) is not HostDone:
-                    break
-                result = event[0]
-                position = position_of(result[0]) if listed else -1
-                if send_failed and position in send_failed:
-                    break
-                tries, answered = result[1], result[2]
-                sent += tries
-                if tries > answered:
-                    timeouts += tries - answered
-                if answered:
-                    rtt = result[5][-1]  # the first reply ends the target: its probe is last
-                    if rtt is None:
-                        rtt = next((r for r in result[5] if r is not None), 0)
-                    if listed:
-                        alive[position] = 1
-                    else:
-                        unlisted += 1
-                    up += 1
-                    received += answered + result[3]
-                    if not high or rtt > high:
-                        high = rtt
-                    if not low or rtt < low:
-                        low = rtt
-                    total += rtt
-                    replies += 1
-                counted += 1
-        finally:  # an interrupt (Ctrl-C) still finds the totals of what was counted
-            self.done += counted
-            self.alive_unlisted += unlisted
-            stats.sent += sent
-            stats.timeouts += timeouts
-            stats.alive += up
-            stats.received += received
-            stats.min_ns, stats.max_ns = low, high
-            stats.sum_ns += total
-            stats.replies += replies
-        if self.output.progress and counted:
-            self.output.tick(self.done, len(alive), self._alive())
-        return counted
 
     def request_splits(self) -> None:
         """SIGQUIT or the ``-Q`` timer: print now, or after the event being counted."""
