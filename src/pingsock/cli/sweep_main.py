@@ -35,8 +35,14 @@ from pingsock.cli.sweep_args import (
 )
 
 if TYPE_CHECKING:
-    from pingsock.sweep.engine import SweepTally
-    from pingsock.sweep.events import Event, HostResult, ProbeError, ProbeReply, SweepTarget
+    from pingsock.sweep.events import (
+        Event,
+        HostResult,
+        ProbeError,
+        ProbeReply,
+        SweepTally,
+        SweepTarget,
+    )
 
 __all__ = ["sweep_main"]
 

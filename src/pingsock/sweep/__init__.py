@@ -23,6 +23,7 @@ from pingsock.sweep.events import (
     ProbeLost,
     ProbeReply,
     ResolveFailed,
+    SweepTally,
     SweepTarget,
 )
 from pingsock.sweep.options import SweepOptions
@@ -36,6 +37,7 @@ __all__ = [
     "ProbeReply",
     "ResolveFailed",
     "SweepOptions",
+    "SweepTally",
     "SweepTarget",
     "run",
 ]

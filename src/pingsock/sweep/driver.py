@@ -402,14 +402,17 @@ class Sweeper:
         return read
 
     def _drain_one_by_one(self, family: int, sock: PingSocket, out: list[Event]) -> int:
-        """The emulation's replies, one ``recvmsg()`` each."""
-        read = 0
+        """The emulation's replies, one ``recvmsg()`` each, handed to the engine as one batch
+        (as ``recvmmsg()`` would: copies of a reply read with it count alike)."""
         engine = self.engine
-        state = engine.family_state(family)
+        incoming = self._incoming[family]
         unpack_timespec = _TIMESPEC.unpack_from
         pton = socket.inet_pton
         recvmsg = sock.recvmsg
-        while True:
+        read = 0
+        for _ in range(incoming.capacity * 2):  # bounded: errors and interruptions included
+            if read == incoming.capacity:
+                break
             try:
                 data, anc, _flags, address = recvmsg(2048, _ANC, _DONTWAIT)
             except BlockingIOError:
@@ -425,10 +428,10 @@ class Sweeper:
                     sec, nsec = unpack_timespec(value)
                     received = sec * 1_000_000_000 + nsec
             source = pton(family, str(address[0]).partition("%")[0])
-            engine.on_reply(family, source, data, received or time.time_ns(), out)
+            incoming.put(read, family, source, data, received or time.time_ns())
             read += 1
-            if not state.waiting:
-                break  # all answered: spare the EAGAIN (an exception) the next read costs
+        if read:
+            engine.on_replies(family, incoming, read, out, time.time_ns())
         self._read_errors(family, sock, out)  # the emulation shows errors as POLLIN
         return read
 

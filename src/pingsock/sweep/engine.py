@@ -39,6 +39,7 @@ from pingsock.sweep.events import (
     ProbeError,
     ProbeLost,
     ProbeReply,
+    SweepTally,
     SweepTarget,
 )
 from pingsock.sweep.options import SweepOptions
@@ -86,24 +87,6 @@ def _text(family: int, packed: bytes) -> str:
     import ipaddress
 
     return str(ipaddress.ip_address(packed))
-
-
-class SweepTally:
-    """What a tallied sweep counts instead of reporting a :class:`HostDone` per target: the
-    default mode's targets that ended without an ICMP error or a failed send (those still
-    get their events). fping's counters (``print_global_stats``)."""
-
-    __slots__ = ("alive", "max_ns", "min_ns", "received", "sent", "settled", "sum_ns", "timeouts")
-
-    def __init__(self) -> None:
-        self.settled = 0  # targets counted here
-        self.alive = 0
-        self.sent = 0
-        self.received = 0
-        self.timeouts = 0  # probes that timed out
-        self.min_ns = 0  # 0: no reply yet
-        self.max_ns = 0
-        self.sum_ns = 0
 
 
 class ProbeRef(NamedTuple):
@@ -672,6 +655,10 @@ class SweepEngine:
         size = self.packet_size
         timeout = self._timeouts_ns[0]
         matched = 0
+        # A target whose last probe is answered finishes after the whole read: copies of
+        # that reply read with it still count (fping reads every queued reply before it
+        # decides the run is over).
+        finishing: list[_Host] = []
         for i in range(count):
             if batch.lengths[i * _WORDS_PER_HEADER + LENGTH_WORD] != size:
                 continue
@@ -701,10 +688,11 @@ class SweepEngine:
                 matched += 1
                 fam.state[seq] = _ANSWERED
                 fam.waiting -= 1
-                self._answer(fam.hosts[seq], fam.index[seq], rtt, size, out)
+                self._answer(fam.hosts[seq], fam.index[seq], rtt, size, out, finishing=finishing)
             elif slot == _ANSWERED:
                 matched += 1
                 self._duplicate(fam.hosts[seq], fam.index[seq], rtt, size, out)
+        out.extend(self._finish(host) for host in finishing)
         return matched
 
     def _slot_reader_from(self, family: int) -> Callable[[bytearray, int], tuple[Any, ...]]:
@@ -716,7 +704,14 @@ class SweepEngine:
         return reader
 
     def _answer(
-        self, host: _Host | None, index: int, rtt: int, length: int, out: list[Event]
+        self,
+        host: _Host | None,
+        index: int,
+        rtt: int,
+        length: int,
+        out: list[Event],
+        *,
+        finishing: list[_Host],
     ) -> None:
         assert host is not None
         host.waiting -= 1
@@ -724,7 +719,7 @@ class SweepEngine:
         host.rtts[index] = rtt
         out.append(_new_tuple(ProbeReply, (host.target, index, rtt, length, None, False)))
         if host.next_index >= self._tries and not host.waiting:
-            out.append(self._finish(host))
+            finishing.append(host)
 
     def _duplicate(
         self, host: _Host | None, index: int, rtt: int, length: int, out: list[Event]

@@ -17,6 +17,7 @@ __all__ = [
     "ProbeLost",
     "ProbeReply",
     "ResolveFailed",
+    "SweepTally",
     "SweepTarget",
 ]
 
@@ -117,6 +118,24 @@ class ResolveFailed(NamedTuple):
 
     given: str
     message: str
+
+
+class SweepTally:
+    """What a tallied sweep counts instead of reporting a :class:`HostDone` per target: the
+    default mode's targets that ended without an ICMP error or a failed send (those still
+    get their events). fping's counters (``print_global_stats``)."""
+
+    __slots__ = ("alive", "max_ns", "min_ns", "received", "sent", "settled", "sum_ns", "timeouts")
+
+    def __init__(self) -> None:
+        self.settled = 0  # targets counted here
+        self.alive = 0
+        self.sent = 0
+        self.received = 0
+        self.timeouts = 0  # probes that timed out
+        self.min_ns = 0  # 0: no reply yet
+        self.max_ns = 0
+        self.sum_ns = 0
 
 
 Event = ProbeReply | ProbeLost | ProbeError | HostDone | ResolveFailed
