@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 from pingsock.linux import AF_INET, AF_INET6, SCM_TIMESTAMPNS, SOL_SOCKET
 from pingsock.sweep.events import (
@@ -74,7 +74,6 @@ _SOURCE4 = f"=4x4s{ADDRESS_ROOM - 8}x"
 _SOURCE6 = f"=8x16s{ADDRESS_ROOM - 24}x"
 _STAMP_AND_HEAD = f"Qiiqq{CONTROL_ROOM - 32}xBBxxxxBB8sQ"
 _new_tuple = tuple.__new__
-_SlotReader = Callable[[memoryview], Iterator[tuple[Any, ...]]]
 
 
 def _packed(address: str) -> bytes:
@@ -211,8 +210,7 @@ class SweepEngine:
             AF_INET: _SOURCE4 + rest,
             AF_INET6: _SOURCE6 + rest,
         }
-        self._slot_readers: dict[tuple[int, int], _SlotReader] = {}
-        self._slot_unpackers: dict[int, Callable[[bytearray, int], tuple[Any, ...]]] = {}
+        self._slot_layouts: dict[tuple[int, int], struct.Struct] = {}
         self._cap = options.max_in_flight
         self._count_mode = options.count is not None
         self._tries = options.tries
@@ -552,11 +550,7 @@ class SweepEngine:
         if self._count_mode:
             return self._count_replies(fam, batch, count, out, now_ns)
         stride = batch.stride
-        read = self._slot_readers.get((family, stride))
-        if read is None:
-            layout = struct.Struct(self._slot_formats[family])
-            layout = struct.Struct(f"{layout.format}{stride - layout.size}x")
-            read = self._slot_readers[family, stride] = layout.iter_unpack
+        read = self._slot_layout(family, stride).iter_unpack
         size = self.packet_size
         reply_type = fam.reply
         cookie = self._cookie
@@ -651,7 +645,7 @@ class SweepEngine:
     ) -> int:
         """:meth:`on_replies` in count mode: a few replies a call (the window), each one an
         event, so a plain loop of ``unpack_from`` (no per-call set-up to amortize)."""
-        read = self._slot_reader_from(fam.family)
+        read = self._slot_layout(fam.family, batch.stride).unpack_from
         size = self.packet_size
         timeout = self._timeouts_ns[0]
         matched = 0
@@ -695,13 +689,15 @@ class SweepEngine:
         out.extend(self._finish(host) for host in finishing)
         return matched
 
-    def _slot_reader_from(self, family: int) -> Callable[[bytearray, int], tuple[Any, ...]]:
-        reader = self._slot_unpackers.get(family)
-        if reader is None:
-            reader = self._slot_unpackers[family] = struct.Struct(
-                self._slot_formats[family]
-            ).unpack_from
-        return reader
+    def _slot_layout(self, family: int, stride: int) -> struct.Struct:
+        """A whole receive slot of ``family`` (``stride`` bytes), for ``iter_unpack`` over a
+        batch or ``unpack_from`` one slot at a time."""
+        layout = self._slot_layouts.get((family, stride))
+        if layout is None:
+            head = struct.Struct(self._slot_formats[family])
+            layout = struct.Struct(f"{head.format}{stride - head.size}x")
+            self._slot_layouts[family, stride] = layout
+        return layout
 
     def _answer(
         self,

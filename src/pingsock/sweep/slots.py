@@ -102,9 +102,6 @@ class ReceiveBatch:
         # msg_len of message i is lengths[i * 16 + LENGTH_WORD] (native 32-bit words).
         self.lengths = memoryview(self.headers).cast("I")
 
-    def length(self, index: int) -> int:
-        return int(self.lengths[index * _WORDS_PER_HEADER + LENGTH_WORD])
-
     def put(self, index: int, family: int, source: bytes, data: bytes, stamp_ns: int) -> None:
         """Write one reply into slot ``index`` as ``recvmmsg()`` would (a per-packet backend's
         reply, or a test's): ``source`` packed, a SO_TIMESTAMPNS cmsg with ``stamp_ns``."""
