@@ -90,3 +90,24 @@ def test_never_more_than_preload_plus_rate(interval: int, preload: int, steps: l
             pacer.sent_ok()
             sent += 1
         assert sent <= now // interval + preload
+
+
+@given(
+    st.integers(1, 64),
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 70)), min_size=1, max_size=40),
+)
+def test_flood_sent_is_what_wait_ms_does_with_room_in_the_window(
+    preload: int, steps: list[tuple[int, int]]
+) -> None:
+    # Interval 0 with fewer than `preload` in flight: wait_ms always says "now"; flood_sent is
+    # that answer without the arithmetic, so the two pacers agree on every later question.
+    general, flood = Pacer(0, preload), Pacer(0, preload)
+    now = 0
+    for step_ms, in_flight in steps:
+        now += step_ms * MS // 3
+        if in_flight < preload:
+            assert general.wait_ms(now, in_flight) is None
+            general.sent_ok()
+            flood.flood_sent(now)
+        else:
+            assert general.wait_ms(now, in_flight) == flood.wait_ms(now, in_flight)

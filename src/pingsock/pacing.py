@@ -54,6 +54,13 @@ class Pacer:
         self._tokens = ntokens - interval
         return None
 
+    def flood_sent(self, now_ns: int) -> None:
+        """An unpaced flood (interval 0) sent with room in its window: what :meth:`wait_ms`
+        would have done (it always says "now" then), without its arithmetic. The 10 ms
+        "no reply" clock restarts here."""
+        self._last_ns = now_ns
+        self._tokens = 0
+
     def sent_ok(self) -> int:
         """The probe left; returns pinger()'s hint of when the next one is due."""
         return self.interval_ms - self._tokens

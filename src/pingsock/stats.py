@@ -266,7 +266,8 @@ class StatsAccumulator:
         seq &= 0xFFFF
         diff = (self._transmitted - seq) & 0xFFFF
         if diff <= 0x7FFF:
-            self._pipesize = max(self._pipesize, diff + 1)
+            if diff >= self._pipesize:
+                self._pipesize = diff + 1
             ahead = (seq - self._acked) & 0xFFFF  # (int16_t)(seq - acked) > 0
             if (0 < ahead < 0x8000) or (self._transmitted & 0xFFFF) - self._acked > 0x7FFF:
                 self._acked = seq
@@ -286,17 +287,22 @@ class StatsAccumulator:
             return
         self.acknowledge(seq)
         if rtt_us is not None:
-            t = max(rtt_us, 0)
+            # Written for speed (a flood calls this per reply), with the same C arithmetic.
+            t = rtt_us if rtt_us > 0 else 0
             self._tsum += t
             self._tsum2 += float(t * t)
             self._tmin = min(self._tmin, t)
             self._tmax = max(self._tmax, t)
             # ewma x8: seeded with 8t whenever it is still 0 (not only on the first sample),
-            # then rtt += t - rtt/8, all in a C int.
-            if not self._ewma_x8:
-                self._ewma_x8 = _int32(t * 8)
+            # then rtt += t - rtt/8, all in a C int (>> 3 is C's / 8 for a non-negative one).
+            ewma = self._ewma_x8
+            if not ewma:
+                ewma = t * 8
+            elif ewma > 0:
+                ewma += t - (ewma >> 3)
             else:
-                self._ewma_x8 = _int32(self._ewma_x8 + t - c_div(self._ewma_x8, 8))
+                ewma += t - c_div(ewma, 8)
+            self._ewma_x8 = ewma if 0 <= ewma <= INT_MAX else _int32(ewma)
         if duplicate:
             self._duplicates += 1
         else:

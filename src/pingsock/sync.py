@@ -17,8 +17,9 @@ import math
 import os
 import select
 import socket
+import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from pingsock import linux
@@ -43,6 +44,10 @@ from pingsock.results import PingResult
 from pingsock.tracker import ProbeTracker, build_payload
 
 __all__ = ["PingOptions", "Pinger", "ping"]
+
+_TIMEVAL = struct.Struct("=qq")  # the send stamp at the payload's start (tracker.stamp())
+_TIMESPEC = struct.Struct("=qq")  # SO_TIMESTAMPNS: struct timespec
+_SO_TIMESTAMPNS, _SOL_SOCKET = linux.SO_TIMESTAMPNS, linux.SOL_SOCKET
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,10 @@ class PingOptions:
     # does: kernel to kernel, about a microsecond on loopback. pingsock.ping() sets it, and
     # the CLI but for -f.
     kernel_send_stamps: bool = False
+    # False: probes sent and echo replies read are counted in the statistics but yield no
+    # Sent / Reply events (errors still do), and PingResult.replies stays empty. For a run
+    # that reports only its summary (the CLI's -q); a flood then skips an object per packet.
+    reply_events: bool = True
 
 
 class Pinger:
@@ -101,6 +110,9 @@ class Pinger:
             raise
         self.tracker = ProbeTracker(self.family, self.options.size, quiet=self.options.quiet)
         self._payload = build_payload(self.options.size, self.options.pattern)
+        # The flood path's probe: header and payload in one buffer, rewritten in place.
+        self._packet = bytearray(ECHO_HEADER.pack(icmp_echo_type(self.family), 0, 0, 0, 0))
+        self._packet += self._payload
         self._echo_type = icmp_echo_type(self.family)
         self._destination = self.target.sockaddr
         if self.options.flowinfo and self.family == socket.AF_INET6:
@@ -185,11 +197,14 @@ class Pinger:
         poller.register(fd, select.POLLIN | select.POLLERR)
         if self.interrupt_fd is not None:
             poller.register(self.interrupt_fd, select.POLLIN)
+        flood = self._unpaced_flood()
         while not self._finished(plan):
             if self._status_requested:
                 # main_loop(): the status line is printed at the top of the next turn.
                 self._status_requested = False
                 yield StatusRequest(time.time_ns())
+            if flood and (yield from self._flood(plan)):
+                continue
             if plan.may_send(self.tracker.transmitted):
                 pending = self._pending(poller, fd) if plan.wait_ms > 0 else 0
                 if pending:
@@ -210,6 +225,98 @@ class Pinger:
                     yield from self._drain(revents)
                 else:
                     _drain_fd(ready_fd)
+
+    def _unpaced_flood(self) -> bool:
+        """Whether the run may take :meth:`_flood`: interval 0 (``-f`` as root), no -A
+        (which paces), no -O (which looks at each send), no transmit stamps to read."""
+        opts = self.options
+        return (
+            self.pacer.interval_ms == 0
+            and not opts.adaptive
+            and not opts.report_outstanding
+            and not self._tx_stamps
+        )
+
+    def _flood(self, plan: Schedule) -> Generator[Event, None, bool]:
+        """An unpaced flood's turns that need no waiting, in one tight loop.
+
+        iputils' ``main_loop()`` with interval 0: probes leave while fewer than ``preload``
+        are unanswered; then replies are read until none is waiting or none is in flight,
+        and sending resumes. What this loop meets and does not handle in a few lines (a
+        socket error, a failed send) goes to the general code, and when nothing can be sent
+        or read it returns, so that the general loop waits (poll, the 10 ms "no reply"
+        probe, the linger, signals). It keeps the same books as the general loop, so the two
+        can take turns within a run. Returns whether it did anything.
+        """
+        tracker, pacer, sock = self.tracker, self.pacer, self.socket
+        stats = tracker.stats
+        sendto, recvmsg = sock.sendto, sock.recvmsg
+        packet, destination = self._packet, self._destination
+        events, timing = self.options.reply_events, tracker.timing
+        stamp_from_kernel = not self.options.user_latency
+        preload = pacer.preload
+        monotonic_ns, time_ns = time.monotonic_ns, time.time_ns
+        pack_stamp = _TIMEVAL.pack_into
+        # Schedule.may_send() and last_probe_left() for this run, as one number: the probes
+        # to send (-c without -w), or no limit.
+        limit = plan.count if plan.count is not None and not plan.deadline else None
+        draining = progressed = False
+        while not (self._stop_requested or self._status_requested):
+            if draining:
+                pass  # main_loop()'s inner loop: read until nothing waits or is in flight
+            elif plan.finished(stats, (now_ns := monotonic_ns()) / 1e9):
+                return True
+            elif stats.in_flight() < preload and (limit is None or tracker.transmitted < limit):
+                pacer.flood_sent(now_ns)
+                seq = (tracker.transmitted + 1) & 0xFFFF  # tracker.next_seq()
+                packet[6] = seq >> 8
+                packet[7] = seq & 0xFF
+                wall_ns = time_ns()
+                if timing:
+                    sec, nsec = divmod(wall_ns, 1_000_000_000)
+                    pack_stamp(packet, 8, sec, nsec // 1000)  # tracker.stamp()'s layout
+                try:
+                    sendto(bytes(packet), destination)
+                except OSError as exc:
+                    yield from self._send_failed(exc, seq, wall_ns, now_ns, plan)
+                    return True
+                at_ns = sock.last_send_ns or wall_ns
+                tracker.mark_sent(seq, at_ns)
+                if events:
+                    yield Sent(seq, at_ns)
+                plan.wait_ms = 0  # pacer.sent_ok() with interval 0
+                self.elapsed_ns = now_ns - plan.start_ns
+                if tracker.transmitted == limit:
+                    self._sent_at(now_ns, plan)  # the last probe: the linger starts
+                progressed = True
+                continue
+            try:
+                data, anc, _flags, address = recvmsg(65536, ANC_SIZE, linux.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                if draining and stats.in_flight() < preload and plan.may_send(tracker.transmitted):
+                    draining = False
+                    continue
+                return progressed  # nothing to send, nothing to read: the general loop waits
+            except OSError:
+                yield from self._read_errors()  # a pending socket error (spec G5)
+                return True
+            progressed = draining = True
+            if events:
+                yield from self._message(data, anc, address)
+            else:
+                received_ns = 0
+                if stamp_from_kernel and anc:
+                    # ping_recvmsg() puts the time stamp before the IP cmsgs.
+                    level, kind, payload = anc[0]
+                    if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(payload) == 16:
+                        sec, nsec = _TIMESPEC.unpack(payload)
+                        received_ns = sec * 1_000_000_000 + nsec
+                    else:
+                        received_ns = _receive_stamp(anc)
+                tracker.count_reply(data, received_ns or time_ns())
+            if stats.in_flight() == 0:
+                draining = False  # main_loop(): "If nothing is in flight, break"
+        return True  # a stop or status request: the general loop sees it at its top
 
     @staticmethod
     def _pending(poller: select.poll, fd: int) -> int:
@@ -251,31 +358,48 @@ class Pinger:
         try:
             self.socket.sendto(header + self._payload, self._destination)
         except OSError as exc:
-            if exc.errno == errno.EAGAIN:
-                plan.wait_ms = self.pacer.sent_again_later()
-                return  # pinger(): the buffer is full; the probe is retried, not counted
-            if exc.errno in (errno.ENOBUFS, errno.ENOMEM):
-                plan.wait_ms = self.pacer.sent_no_buffers()
-                return
-            plan.wait_ms = self.pacer.sent_failed()
-            yield tracker.sent(seq, wall_ns)
-            queued = list(self._read_errors())
-            if queued:
-                yield from queued
-            else:
-                yield LocalError(exc.errno or 0, seq, None, time.time_ns(), send_only=True)
-        else:
-            plan.wait_ms = self.pacer.sent_ok()
-            # The emulation's own checks run between our stamp and the kernel: its stamp
-            # taken just before the system call keeps RTTs comparable across backends.
-            yield tracker.sent(seq, self.socket.last_send_ns or wall_ns)
-            if self._tx_stamps:
-                # The transmit stamp is queued inside sendto() on loopback and most devices;
-                # one that comes later is taken by the next read of the error queue.
-                yield from self._read_errors()
+            yield from self._send_failed(exc, seq, wall_ns, sent_at, plan)
+            return
+        plan.wait_ms = self.pacer.sent_ok()
+        # The emulation's own checks run between our stamp and the kernel: its stamp
+        # taken just before the system call keeps RTTs comparable across backends.
+        sent = tracker.sent(seq, self.socket.last_send_ns or wall_ns)
+        if self.options.reply_events:
+            yield sent
+        if self._tx_stamps:
+            # The transmit stamp is queued inside sendto() on loopback and most devices;
+            # one that comes later is taken by the next read of the error queue.
+            yield from self._read_errors()
+        self._sent_at(sent_at, plan)
+
+    def _sent_at(self, sent_at: int, plan: Schedule) -> None:
+        """After a probe counted as sent: iputils' "time" runs to it, and the last one
+        starts the linger (``schedule_exit()``)."""
         self.elapsed_ns = sent_at - plan.start_ns
-        if plan.last_probe_left(tracker.transmitted):
-            plan.start_linger(tracker.stats, self.pacer.interval_ms, time.monotonic())
+        if plan.last_probe_left(self.tracker.transmitted):
+            plan.start_linger(self.tracker.stats, self.pacer.interval_ms, time.monotonic())
+
+    def _send_failed(
+        self, exc: OSError, seq: int, wall_ns: int, sent_at: int, plan: Schedule
+    ) -> Iterator[IcmpError | LocalError | Sent]:
+        """pinger() after a failed send: EAGAIN and ENOBUFS retry later; another error
+        counts the probe as sent and reports what the error queue holds."""
+        if exc.errno == errno.EAGAIN:
+            plan.wait_ms = self.pacer.sent_again_later()
+            return  # pinger(): the buffer is full; the probe is retried, not counted
+        if exc.errno in (errno.ENOBUFS, errno.ENOMEM):
+            plan.wait_ms = self.pacer.sent_no_buffers()
+            return
+        plan.wait_ms = self.pacer.sent_failed()
+        sent = self.tracker.sent(seq, wall_ns)
+        if self.options.reply_events:
+            yield sent
+        queued = list(self._read_errors())
+        if queued:
+            yield from queued
+        else:
+            yield LocalError(exc.errno or 0, seq, None, time.time_ns(), send_only=True)
+        self._sent_at(sent_at, plan)
 
     def _adapt(self) -> None:
         # update_interval(): the moving average plus 0.5 ms, in whole ms, never under the floor.
@@ -303,22 +427,27 @@ class Pinger:
                 yield from self._read_errors()
                 continue
             read_any = True
-            received_ns, ttl, options = reply_metadata(anc)
-            if self.options.user_latency or not received_ns:
-                received_ns = time.time_ns()
-            event = self.tracker.reply(
-                data, host_text(address), ttl, received_ns, ip_options=options
-            )
-            if event is not None:
-                if self.options.adaptive:
-                    self._adapt()
-                yield event
+            yield from self._message(data, anc, address)
             if self.tracker.stats.in_flight() == 0:
                 # main_loop(): "If nothing is in flight, break returns us to pinger", where the
                 # exit checks run; so a late duplicate of the last probe is never read.
                 break
         if revents & select.POLLERR:
             yield from self._read_errors()
+
+    def _message(
+        self, data: bytes, anc: list[tuple[int, int, bytes]], address: tuple[object, ...]
+    ) -> Iterator[Event]:
+        """One datagram read from the socket: an echo reply of this run, or nothing."""
+        received_ns, ttl, options = reply_metadata(anc)
+        if self.options.user_latency or not received_ns:
+            received_ns = time.time_ns()
+        event = self.tracker.reply(data, host_text(address), ttl, received_ns, ip_options=options)
+        if event is not None:
+            if self.options.adaptive:
+                self._adapt()
+            if self.options.reply_events:
+                yield event
 
     def _read_errors(self) -> Iterator[IcmpError | LocalError]:
         for _ in range(MAX_DRAIN):
@@ -351,6 +480,16 @@ class Pinger:
                     stamp = parse_timestamp_ns(level, kind, payload)
                     if stamp is not None:
                         received_ns = stamp
+
+
+def _receive_stamp(anc: list[tuple[int, int, bytes]]) -> int:
+    """The SO_TIMESTAMPNS receive stamp among a reply's cmsgs (0 without one): the part of
+    :func:`reply_metadata` a count-only flood needs."""
+    for level, kind, payload in anc:
+        if kind == linux.SO_TIMESTAMPNS and level == linux.SOL_SOCKET and len(payload) == 16:
+            sec, nsec = _TIMESPEC.unpack(payload)
+            return int(sec * 1_000_000_000 + nsec)
+    return 0
 
 
 def _drain_fd(fd: int) -> None:

@@ -69,13 +69,17 @@ class ProbeTracker:
             _TIMEVAL.pack_into(payload, 0, sec, nsec // 1000)
 
     def sent(self, seq: int, at_ns: int) -> Sent:
+        """Record a probe that left, and return its event."""
+        self.mark_sent(seq, at_ns)
+        return Sent(seq, at_ns)
+
+    def mark_sent(self, seq: int, at_ns: int) -> None:
         """Record a probe that left; its slot in the duplicate table is cleared (iputils
         clears the bit at send time, so a wrapped sequence is not a false duplicate)."""
         self._transmitted += 1
         self._sent_ns[seq] = at_ns
         self._answered[seq >> 3] &= ~(1 << (seq & 7)) & 0xFF
         self.stats.sent()
-        return Sent(seq, at_ns)
 
     def restamp(self, seq: int, at_ns: int) -> None:
         """A better send time for ``seq`` (the kernel's transmit stamp), unless it has been
@@ -98,15 +102,8 @@ class ProbeTracker:
             return None
         seq = _SEQ.unpack_from(message, 6)[0]
         ident = _SEQ.unpack_from(message, 4)[0]
-        bit = 1 << (seq & 7)
-        duplicate = bool(self._answered[seq >> 3] & bit)
-        self._answered[seq >> 3] |= bit
+        duplicate, rtt_us = self._count(message, seq, received_ns)
         truncated = len(message) < self.payload_size + 8
-        rtt_us: int | None = None
-        sent_ns = self._sent_ns[seq]
-        if self.timing and sent_ns and len(message) >= 8 + TIMING_BYTES:
-            rtt_us = (received_ns - sent_ns) // 1000
-        self.stats.reply(seq, rtt_us, duplicate=duplicate)
         return Reply(
             seq=seq,
             source=source,
@@ -121,6 +118,27 @@ class ProbeTracker:
             payload=message[8:],
             ip_options=ip_options,
         )
+
+    def count_reply(self, message: bytes, received_ns: int) -> bool | None:
+        """:meth:`reply` without the event, for a run that reports only its statistics
+        (``PingOptions.reply_events``): whether the reply was a duplicate; None when the
+        message is not an echo reply."""
+        if len(message) < 8 or message[0] != self._reply_type:
+            return None
+        return self._count(message, (message[6] << 8) | message[7], received_ns)[0]
+
+    def _count(self, message: bytes, seq: int, received_ns: int) -> tuple[bool, int | None]:
+        """The duplicate table and the statistics for one echo reply: (duplicate, RTT µs)."""
+        bit = 1 << (seq & 7)
+        answered = self._answered
+        duplicate = bool(answered[seq >> 3] & bit)
+        answered[seq >> 3] |= bit
+        rtt_us: int | None = None
+        sent_ns = self._sent_ns[seq]
+        if self.timing and sent_ns and len(message) >= 8 + TIMING_BYTES:
+            rtt_us = (received_ns - sent_ns) // 1000
+        self.stats.reply(seq, rtt_us, duplicate=duplicate)
+        return duplicate, rtt_us
 
     def error(
         self, error: ExtendedError, quoted: bytes, received_ns: int

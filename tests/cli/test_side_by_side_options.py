@@ -62,6 +62,10 @@ LOOPBACK = [
     ),
     case("root", "-f -c 5 127.0.0.1", "f"),
     case("root", "-f -c 20 ::1", "f-v6"),
+    # -l: bursts of the preload, then the replies are read until none is in flight.
+    case("root", "-f -l 8 -c 40 127.0.0.1", "f-l"),
+    case("root", "-f -q -l 16 -c 300 ::1", "f-q-l-v6"),
+    case("root", "-f -q -c 500 127.0.0.1", "f-q"),
     case("nobody", "-f -i 0.002 -c 5 127.0.0.1", "f-i"),
     case("root", "-F 0x12345 -c 1 ::1", "F", fresh=True),
     case("nobody", "-F 0x12345 -c 1 ::1", "F", fresh=True),

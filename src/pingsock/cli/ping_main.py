@@ -243,6 +243,8 @@ def _run_on(
         # microsecond on loopback; iputils reads the clock before sendmsg()). Not for -f,
         # whose point is the rate: the stamp costs an error-queue read per probe.
         kernel_send_stamps=not args.flood,
+        # -q prints no line per probe or reply (text or JSON): the run only counts them.
+        reply_events=not args.quiet,
     )
     pinger = Pinger(target, options, sock=sock)
     PROCESS.drop()  # drop_capabilities(): the main loop runs with none
