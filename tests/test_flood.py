@@ -40,6 +40,8 @@ def flood(
     with lab.client.entered(), pingsock.Pinger(target, options) as pinger:
         assert pinger._unpaced_flood() is not general
         result = pinger.run(on_event=events.append)
+        batched = backend == "kernel" and not general and not options.reply_events
+        assert (pinger._batches is not None) is (batched and options.preload > 1)
     return result, events
 
 
@@ -47,10 +49,11 @@ def counts(result: pingsock.PingResult) -> tuple[int, int, int, int]:
     return (result.transmitted, result.received, result.duplicates, result.error_count)
 
 
+@pytest.mark.parametrize("preload", [1, 4])  # 4, kernel, no events: replies read by recvmmsg
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["v4", "v6"])
 def test_drops_and_duplicates_count_as_in_the_general_loop(
-    responder_lab: ResponderLab, backend: str, family: int
+    responder_lab: ResponderLab, backend: str, family: int, preload: int
 ) -> None:
     # Probe 3 is dropped (the flood's 10 ms "no reply" probe moves it on); every other reply
     # comes twice, 2 ms apart, so a copy is read while the next probe is in flight.
@@ -59,7 +62,13 @@ def test_drops_and_duplicates_count_as_in_the_general_loop(
     for general in (True, False):
         for events_on in (True, False):
             result, events = flood(
-                responder_lab, backend, family, count=8, general=general, reply_events=events_on
+                responder_lab,
+                backend,
+                family,
+                count=8,
+                general=general,
+                reply_events=events_on,
+                preload=preload,
             )
             assert (result.transmitted, result.received) == (8, 7)
             assert 6 <= result.duplicates <= 7  # the last copy may land after the run

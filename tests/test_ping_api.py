@@ -136,18 +136,20 @@ def test_small_payloads_are_not_timed(responder_lab: ResponderLab) -> None:
     assert [r.size for r in result.replies] == [16, 16]
 
 
+@pytest.mark.parametrize("backend", ["kernel", "raw"])
 @pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["v4", "v6"])
-def test_kernel_transmit_stamps_start_the_rtt(netns: Netns, family: int) -> None:
-    # pingsock.ping() on the kernel socket times from the kernel's software transmit stamp
-    # (SO_TIMESTAMPING, read back from the error queue), which comes after the clock reading
-    # before sendto() (the Sent event); the stamps never show up as errors. The CLI's way
-    # (kernel_send_stamps off) times from that clock reading exactly, as iputils does.
+def test_kernel_transmit_stamps_start_the_rtt(netns: Netns, family: int, backend: str) -> None:
+    # pingsock.ping() times from the kernel's software transmit stamp (SO_TIMESTAMPING, read
+    # back from the error queue; the emulation passes on its raw socket's), which comes after
+    # the clock reading before sendto() (the Sent event); the stamps never show up as errors.
+    # The CLI's way (kernel_send_stamps off) times from that clock reading exactly, as
+    # iputils does (on the raw backend: the emulation's reading before its system call).
     netns.set_ping_group_range(0, 0)
     target = "::1" if family == socket.AF_INET6 else "127.0.0.1"
     for kernel_stamps in (True, False):
         events: list[object] = []
         options = pingsock.PingOptions(
-            count=5, interval=0.01, backend="kernel", kernel_send_stamps=kernel_stamps
+            count=5, interval=0.01, backend=backend, kernel_send_stamps=kernel_stamps
         )
         with netns.entered(), pingsock.Pinger(target, options) as pinger:
             result = pinger.run(on_event=events.append)

@@ -35,3 +35,21 @@ def test_count_reply_matches_reply(
             assert event.duplicate is duplicate
     assert full.snapshot() == lean.snapshot()
     assert full.transmitted == lean.transmitted == sent
+
+
+def test_a_reply_stamped_before_the_transmit_stamp_is_timed_from_the_clock() -> None:
+    # A multicast probe's own looped copy is delivered before the device stamps the datagram:
+    # its RTT comes from the clock read before sendto(), as iputils times it; later replies
+    # from the transmit stamp. Never negative.
+    tracker = ProbeTracker(socket.AF_INET, 56)
+    tracker.sent(1, 1_000_000)
+    tracker.restamp(1, 1_009_000)
+    message = bytes([0, 0, 0, 0, 0, 1, 0, 1]) + bytes(56)
+    looped = tracker.reply(message, "192.0.2.1", 64, 1_007_000)
+    other = tracker.reply(message, "192.0.2.10", 64, 1_030_000)
+    assert looped is not None and other is not None
+    assert (looped.rtt_us, other.rtt_us) == (7, 21)
+    tracker.sent(2, 2_000_000)
+    tracker.restamp(2, 2_000_500)
+    message = bytes([0, 0, 0, 0, 0, 1, 0, 2]) + bytes(56)
+    assert tracker.count_echo(2, len(message), 2_000_400) == (False, 0)  # clock: 0.4 us

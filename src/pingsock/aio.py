@@ -192,9 +192,10 @@ class _Channel:
         self.runs: set[_Run] = set()
         self.next_seq = 1
         self.fd = sock.fileno()
-        # The kernel socket stamps each datagram as it leaves (SO_TIMESTAMPING): RTTs then run
-        # kernel to kernel, as pingsock.ping()'s do. last_sent: (wire seq, length, probe).
-        self.tx_stamps = sock.backend == "kernel"
+        # The kernel stamps each datagram as it leaves (SO_TIMESTAMPING; the raw backend passes
+        # on its raw socket's stamps): RTTs then run kernel to kernel, as pingsock.ping()'s
+        # do. last_sent: (wire seq, length, probe).
+        self.tx_stamps = True
         self.last_sent: tuple[int, int, _Probe] | None = None
         if self.tx_stamps:
             flags = linux.SOF_TIMESTAMPING_TX_SOFTWARE | linux.SOF_TIMESTAMPING_SOFTWARE

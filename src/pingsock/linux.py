@@ -45,6 +45,9 @@ SCM_TIMESTAMPING = SO_TIMESTAMPING
 # SO_TIMESTAMPING flags (uapi/linux/net_tstamp.h)
 SOF_TIMESTAMPING_TX_SOFTWARE = 1 << 1
 SOF_TIMESTAMPING_SOFTWARE = 1 << 4
+# The flags that make the kernel queue transmit stamps on the error queue
+# (SOF_TIMESTAMPING_TX_HARDWARE, _TX_SOFTWARE, _TX_SCHED, _TX_ACK).
+SOF_TIMESTAMPING_TX_RECORD_MASK = (1 << 0) | (1 << 1) | (1 << 8) | (1 << 9)
 SO_PROTOCOL = 38
 SO_DOMAIN = 39
 SO_RXQ_OVFL = 40

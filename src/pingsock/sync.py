@@ -21,6 +21,7 @@ import struct
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pingsock import linux
 from pingsock.backends.auto import BackendName, open_socket
@@ -42,6 +43,9 @@ from pingsock.probe_plan import (
 from pingsock.resolve import Target, resolve
 from pingsock.results import PingResult
 from pingsock.tracker import ProbeTracker, build_payload
+
+if TYPE_CHECKING:  # imported when a flood first needs it: pingsock ping starts without it
+    from pingsock.sweep.mmsg import MessageBatches
 
 __all__ = ["PingOptions", "Pinger", "ping"]
 
@@ -73,9 +77,9 @@ class PingOptions:
     user_latency: bool = False  # -U: receive time from the clock after recvmsg, not the kernel
     flowinfo: int = 0  # -F: the IPv6 flow label put in each probe's destination (network order)
     # RTTs from the kernel's software transmit stamp (SO_TIMESTAMPING, read back from the error
-    # queue) on the kernel socket, rather than the clock read before sendto() as iputils
-    # does: kernel to kernel, about a microsecond on loopback. pingsock.ping() sets it, and
-    # the CLI but for -f.
+    # queue), rather than the clock read before sendto() as iputils does: kernel to kernel,
+    # about a microsecond on loopback. On the raw backend the emulation passes on its raw
+    # socket's stamps. pingsock.ping() sets it, and the CLI but for -f.
     kernel_send_stamps: bool = False
     # False: probes sent and echo replies read are counted in the statistics but yield no
     # Sent / Reply events (errors still do), and PingResult.replies stays empty. For a run
@@ -113,6 +117,9 @@ class Pinger:
         # The flood path's probe: header and payload in one buffer, rewritten in place.
         self._packet = bytearray(ECHO_HEADER.pack(icmp_echo_type(self.family), 0, 0, 0, 0))
         self._packet += self._payload
+        self._batches: MessageBatches | None = None  # _reply_batches()
+        self._batch_layout = struct.Struct("")
+        self._batch_length = (0, 0)
         self._echo_type = icmp_echo_type(self.family)
         self._destination = self.target.sockaddr
         if self.options.flowinfo and self.family == socket.AF_INET6:
@@ -149,11 +156,7 @@ class Pinger:
             sock.setsockopt(level, option, value)
         if self.options.ident is not None:
             sock.bind(("::", self.options.ident, 0, 0) if v6 else ("0.0.0.0", self.options.ident))
-        if (
-            self.options.kernel_send_stamps
-            and not self.options.user_latency
-            and sock.backend == "kernel"
-        ):
+        if self.options.kernel_send_stamps and not self.options.user_latency:
             flags = linux.SOF_TIMESTAMPING_TX_SOFTWARE | linux.SOF_TIMESTAMPING_SOFTWARE
             sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPING, flags)
             self._tx_stamps = True
@@ -260,48 +263,65 @@ class Pinger:
         # Schedule.may_send() and last_probe_left() for this run, as one number: the probes
         # to send (-c without -w), or no limit.
         limit = plan.count if plan.count is not None and not plan.deadline else None
+        batches = self._reply_batches()
         draining = progressed = False
         while not (self._stop_requested or self._status_requested):
             if draining:
                 pass  # main_loop()'s inner loop: read until nothing waits or is in flight
             elif plan.finished(stats, (now_ns := monotonic_ns()) / 1e9):
                 return True
-            elif stats.in_flight() < preload and (limit is None or tracker.transmitted < limit):
+            elif (room := preload - stats.in_flight()) > 0 and (
+                limit is None or tracker.transmitted < limit
+            ):
+                # pinger() until the window is full: nothing in between can end the run.
+                if limit is not None and limit - tracker.transmitted < room:
+                    room = limit - tracker.transmitted
                 pacer.flood_sent(now_ns)
-                seq = (tracker.transmitted + 1) & 0xFFFF  # tracker.next_seq()
-                packet[6] = seq >> 8
-                packet[7] = seq & 0xFF
-                wall_ns = time_ns()
-                if timing:
-                    sec, nsec = divmod(wall_ns, 1_000_000_000)
-                    pack_stamp(packet, 8, sec, nsec // 1000)  # tracker.stamp()'s layout
-                try:
-                    sendto(bytes(packet), destination)
-                except OSError as exc:
-                    yield from self._send_failed(exc, seq, wall_ns, now_ns, plan)
-                    return True
-                at_ns = sock.last_send_ns or wall_ns
-                tracker.mark_sent(seq, at_ns)
-                if events:
-                    yield Sent(seq, at_ns)
+                for _ in range(room):
+                    seq = (tracker.transmitted + 1) & 0xFFFF  # tracker.next_seq()
+                    packet[6] = seq >> 8
+                    packet[7] = seq & 0xFF
+                    wall_ns = time_ns()
+                    if timing:
+                        sec, nsec = divmod(wall_ns, 1_000_000_000)
+                        pack_stamp(packet, 8, sec, nsec // 1000)  # tracker.stamp()'s layout
+                    try:
+                        sendto(packet, destination)
+                    except OSError as exc:
+                        yield from self._send_failed(exc, seq, wall_ns, monotonic_ns(), plan)
+                        return True
+                    at_ns = sock.last_send_ns or wall_ns
+                    tracker.mark_sent(seq, at_ns)
+                    if events:
+                        yield Sent(seq, at_ns)
                 plan.wait_ms = 0  # pacer.sent_ok() with interval 0
+                if room > 1:
+                    now_ns = monotonic_ns()  # "time" runs to the last send
                 self.elapsed_ns = now_ns - plan.start_ns
                 if tracker.transmitted == limit:
                     self._sent_at(now_ns, plan)  # the last probe: the linger starts
                 progressed = True
                 continue
             try:
-                data, anc, _flags, address = recvmsg(65536, ANC_SIZE, linux.MSG_DONTWAIT)
+                if batches is not None:
+                    read = self._count_batch(batches)  # read and counted
+                else:
+                    data, anc, _flags, address = recvmsg(65536, ANC_SIZE, linux.MSG_DONTWAIT)
+                    read = 1
             except (BlockingIOError, InterruptedError):
+                read = 0
+            except OSError:
+                yield from self._read_errors()  # a pending socket error (spec G5)
+                return True
+            if not read:
                 if draining and stats.in_flight() < preload and plan.may_send(tracker.transmitted):
                     draining = False
                     continue
                 return progressed  # nothing to send, nothing to read: the general loop waits
-            except OSError:
-                yield from self._read_errors()  # a pending socket error (spec G5)
-                return True
             progressed = draining = True
-            if events:
+            if batches is not None:
+                pass
+            elif events:
                 yield from self._message(data, anc, address)
             else:
                 received_ns = 0
@@ -317,6 +337,58 @@ class Pinger:
             if stats.in_flight() == 0:
                 draining = False  # main_loop(): "If nothing is in flight, break"
         return True  # a stop or status request: the general loop sees it at its top
+
+    def _reply_batches(self) -> MessageBatches | None:
+        """``recvmmsg()`` for a count-only flood with a window (-q -f -l N) on the kernel's
+        socket: the replies waiting are read in one call. Sends stay one ``sendto()`` each,
+        so each probe keeps its own send time; a window of 1 gains nothing from it."""
+        if (
+            self._batches is None
+            and not self.options.reply_events
+            and self.pacer.preload > 1
+            and self.socket.backend == "kernel"
+        ):
+            from pingsock.sweep import mmsg, slots
+
+            if mmsg.available():
+                size = 8 + self.options.size
+                self._batches = mmsg.MessageBatches(
+                    self.socket.fileno(),
+                    self.family,
+                    slots.SendBatch(self.family, size, 1),
+                    slots.ReceiveBatch(size),
+                )
+                self._batch_layout = _batch_layout(
+                    self._batches.incoming.stride, slots.ADDRESS_ROOM, slots.CONTROL_ROOM
+                )
+                # msg_len of reply i: the lengths view's word i * words + LENGTH_WORD.
+                self._batch_length = (slots.HEADER_SIZE // 4, slots.LENGTH_WORD)
+        return self._batches
+
+    def _count_batch(self, batches: MessageBatches) -> int:
+        """Read the replies waiting into the batch and count them; how many were read."""
+        got = batches.receive()
+        if not got:
+            return 0
+        incoming = batches.incoming
+        tracker, reply_type = self.tracker, self.tracker.reply_type
+        lengths = incoming.lengths
+        words, length_word = self._batch_length
+        clock = time.time_ns
+        from_kernel = not self.options.user_latency
+        view = memoryview(incoming.buffer)[: got * incoming.stride]
+        for i, (level, kind, sec, nsec, icmp_type, seq_high, seq_low) in enumerate(
+            self._batch_layout.iter_unpack(view)
+        ):
+            size = lengths[i * words + length_word]
+            if size < 8 or icmp_type != reply_type:
+                continue  # the kernel's socket passes echo replies only; kept as a guard
+            if from_kernel and kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET:
+                received_ns = sec * 1_000_000_000 + nsec  # ping_recvmsg() writes it first
+            else:
+                received_ns = clock()
+            tracker.count_echo((seq_high << 8) | seq_low, size, received_ns)
+        return got
 
     @staticmethod
     def _pending(poller: select.poll, fd: int) -> int:
@@ -480,6 +552,15 @@ class Pinger:
                     stamp = parse_timestamp_ns(level, kind, payload)
                     if stamp is not None:
                         received_ns = stamp
+
+
+def _batch_layout(stride: int, address_room: int, control_room: int) -> struct.Struct:
+    """One receive slot (``sweep.slots``): the first cmsg's level and type and its timespec,
+    then the ICMP type and the sequence number's two bytes, over the slot's whole stride."""
+    head = address_room + 8  # sockaddr room, cmsg_len
+    data_gap = control_room - 32  # the rest of the control room
+    tail = stride - address_room - control_room - 8
+    return struct.Struct(f"={head}xiiqq{data_gap}xB5xBB{tail}x")
 
 
 def _receive_stamp(anc: list[tuple[int, int, bytes]]) -> int:

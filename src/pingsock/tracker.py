@@ -45,9 +45,16 @@ class ProbeTracker:
         self.timing = payload_size >= TIMING_BYTES
         self.stats = StatsAccumulator(quiet=quiet)
         self._transmitted = 0
-        self._sent_ns: list[int] = [0] * _SEQ_SPACE
+        self._sent_ns: list[int] = [0] * _SEQ_SPACE  # the clock read before each send
+        # The kernel's transmit stamps (restamp()), 0 where none came; made at the first one.
+        self._tx_ns: list[int] | None = None
         self._answered = bytearray(_SEQ_SPACE // 8)  # iputils' 65536-bit duplicate table
         self._reply_type = 0 if family == linux.AF_INET else 129
+
+    @property
+    def reply_type(self) -> int:
+        """The ICMP type of an echo reply in this run's family."""
+        return self._reply_type
 
     @property
     def transmitted(self) -> int:
@@ -78,14 +85,22 @@ class ProbeTracker:
         clears the bit at send time, so a wrapped sequence is not a false duplicate)."""
         self._transmitted += 1
         self._sent_ns[seq] = at_ns
+        if self._tx_ns is not None:
+            self._tx_ns[seq] = 0
         self._answered[seq >> 3] &= ~(1 << (seq & 7)) & 0xFF
         self.stats.sent()
 
     def restamp(self, seq: int, at_ns: int) -> None:
         """A better send time for ``seq`` (the kernel's transmit stamp), unless it has been
-        answered already (its RTT is then told)."""
+        answered already (its RTT is then told).
+
+        The clock reading stays: a reply stamped before the transmit stamp (a multicast
+        probe's own looped copy, delivered by ``ip_mc_output()`` before the device stamps the
+        datagram) is timed from it, as iputils times every reply."""
         if self._sent_ns[seq] and not self.answered(seq):
-            self._sent_ns[seq] = at_ns
+            if self._tx_ns is None:
+                self._tx_ns = [0] * _SEQ_SPACE
+            self._tx_ns[seq] = at_ns
 
     def reply(
         self,
@@ -102,7 +117,7 @@ class ProbeTracker:
             return None
         seq = _SEQ.unpack_from(message, 6)[0]
         ident = _SEQ.unpack_from(message, 4)[0]
-        duplicate, rtt_us = self._count(message, seq, received_ns)
+        duplicate, rtt_us = self.count_echo(seq, len(message), received_ns)
         truncated = len(message) < self.payload_size + 8
         return Reply(
             seq=seq,
@@ -125,18 +140,23 @@ class ProbeTracker:
         message is not an echo reply."""
         if len(message) < 8 or message[0] != self._reply_type:
             return None
-        return self._count(message, (message[6] << 8) | message[7], received_ns)[0]
+        return self.count_echo((message[6] << 8) | message[7], len(message), received_ns)[0]
 
-    def _count(self, message: bytes, seq: int, received_ns: int) -> tuple[bool, int | None]:
-        """The duplicate table and the statistics for one echo reply: (duplicate, RTT µs)."""
+    def count_echo(self, seq: int, size: int, received_ns: int) -> tuple[bool, int | None]:
+        """The duplicate table and the statistics for one echo reply of ``size`` ICMP bytes:
+        (duplicate, RTT µs). The reply's parts are the caller's to read (a batch reader
+        reads them from its slots)."""
         bit = 1 << (seq & 7)
         answered = self._answered
         duplicate = bool(answered[seq >> 3] & bit)
         answered[seq >> 3] |= bit
         rtt_us: int | None = None
         sent_ns = self._sent_ns[seq]
-        if self.timing and sent_ns and len(message) >= 8 + TIMING_BYTES:
-            rtt_us = (received_ns - sent_ns) // 1000
+        if self._tx_ns is not None and 0 < self._tx_ns[seq] <= received_ns:
+            sent_ns = self._tx_ns[seq]
+        if self.timing and sent_ns and size >= 8 + TIMING_BYTES:
+            # gather_statistics(): a negative time (the clock went back) is taken as 0.
+            rtt_us = max((received_ns - sent_ns) // 1000, 0)
         self.stats.reply(seq, rtt_us, duplicate=duplicate)
         return duplicate, rtt_us
 

@@ -307,18 +307,18 @@ class RawPingSocket(IdentHolder, ReceiveQueues):
         return self.sendmsg([data], (), flags, None)
 
     @overload
-    def sendto(self, data: bytes, address: Address, /) -> int: ...
+    def sendto(self, data: bytes | bytearray, address: Address, /) -> int: ...
     @overload
-    def sendto(self, data: bytes, flags: int, address: Address, /) -> int: ...
+    def sendto(self, data: bytes | bytearray, flags: int, address: Address, /) -> int: ...
 
-    def sendto(self, data: bytes, flags_or_address: Any, address: Any = None, /) -> int:
+    def sendto(self, data: bytes | bytearray, flags_or_address: Any, address: Any = None, /) -> int:
         if address is None:
             return self.sendmsg([data], (), 0, flags_or_address)
         return self.sendmsg([data], (), int(flags_or_address), address)
 
     def sendmsg(
         self,
-        buffers: Iterable[bytes],
+        buffers: Iterable[bytes | bytearray],
         ancdata: Iterable[tuple[int, int, bytes]] = (),
         flags: int = 0,
         address: Address | None = None,

@@ -18,6 +18,7 @@ from pingsock.backends.base import Address
 from pingsock.emulation.ancillary import (
     IPV6_FLOWINFO,
     SO_TIMESTAMP_NEW,
+    SO_TIMESTAMPING_NEW,
     SO_TIMESTAMPNS_NEW,
     Cmsg,
     timestamp_cmsg,
@@ -46,6 +47,7 @@ _IP_NODEFRAG = 22
 _IP_PROTOCOL = 52
 _IPV6_HDRINCL = 36
 _SO_LOCK_FILTER = 44
+_SO_TIMESTAMPING_NEW_KEY = (linux.SOL_SOCKET, SO_TIMESTAMPING_NEW)
 PROBE_PORT = 1025  # the port a UDP routing probe connects to (iputils' probe uses it too)
 
 # Options the emulation answers itself rather than passing to the raw socket.
@@ -131,6 +133,8 @@ class RawOptions:
         self.route: dict[tuple[int, int], int | bytes] = {}  # what probes copy
         self.sndflow = False  # IPV6_FLOWINFO_SEND: addresses carry flow information (G2)
         self.lock_filter = False  # SO_LOCK_FILTER: the user's; the raw socket's filter stays free
+        # SO_TIMESTAMPING asks for transmit stamps: the raw socket's error queue holds them.
+        self.tx_stamps = False
         self.v6only = self.v6  # ping_init_sock() sets IPV6_V6ONLY (M1); the raw socket's is 0
         self._user_v6: dict[int, bool] = {}
         # raw_recv: reply destinations known to be (or not to be) broadcast -> (yes, until).
@@ -200,6 +204,8 @@ class RawOptions:
             self._state.pmtudisc = as_int(value)
         elif self.v6 and key == (linux.SOL_IPV6, IPV6_FLOWINFO_SEND):
             self.sndflow = as_int(value) != 0
+        elif key in ((linux.SOL_SOCKET, linux.SO_TIMESTAMPING), _SO_TIMESTAMPING_NEW_KEY):
+            self.tx_stamps = bool(as_int(value) & linux.SOF_TIMESTAMPING_TX_RECORD_MASK)
         if key in ROUTE_OPTIONS:
             self.route[key] = value
 

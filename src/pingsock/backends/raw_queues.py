@@ -16,9 +16,15 @@ from pingsock import linux
 from pingsock.backends.base import Address, AncData
 from pingsock.backends.raw_options import RawOptions
 from pingsock.backends.raw_ready import Readiness, wait_readable
-from pingsock.backends.raw_recv import Reply, error_queue_read, translate, truncate
+from pingsock.backends.raw_recv import (
+    Reply,
+    error_queue_read,
+    translate,
+    truncate,
+    tx_stamp_entry,
+)
 from pingsock.emulation.oserror import os_error
-from pingsock.emulation.state import PingSocketState
+from pingsock.emulation.state import MAX_QUEUED_ERRORS, PingSocketState
 
 __all__ = ["ReceiveQueues"]
 
@@ -117,10 +123,30 @@ class ReceiveQueues:
 
     def _pump(self) -> None:
         """Read everything queued on the raw socket, so pending errors are known (the kernel
-        would have processed them on arrival)."""
+        would have processed them on arrival). Transmit stamps first: a datagram is stamped
+        as it leaves, before anything it causes can come back."""
+        if self._options.tx_stamps:
+            self._take_tx_stamps()
         for _ in range(_MAX_QUEUED_REPLIES):
             if not self._read_one():
                 return
+
+    def _take_tx_stamps(self) -> None:
+        """Move the transmit stamps on the raw socket's own error queue to the emulated one.
+
+        The raw socket's RECVERR is off but while a local error is read back
+        (``raw_kernel.read_local_error``), so stamps are all that queue there; anything else
+        is dropped, as that function's own clean-up would drop it."""
+        for _ in range(MAX_QUEUED_ERRORS):
+            try:
+                data, anc, _flags, _address = self._raw.recvmsg(
+                    _RECV_SIZE, _INTERNAL_ANC, linux.MSG_ERRQUEUE | socket.MSG_DONTWAIT
+                )
+            except (BlockingIOError, InterruptedError):
+                return
+            entry = tx_stamp_entry(data, anc, self._options)
+            if entry is not None:
+                self._state.queue_error(entry)
 
     def _read_one(self) -> bool:
         """Read and classify one packet; False when the raw socket had nothing."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pingsock import linux
 from pingsock.backends.base import Address, AncData
 from pingsock.backends.raw_options import RawOptions
+from pingsock.cmsg import parse_extended_error
 from pingsock.emulation.ancillary import (
     Cmsg,
     flowinfo_of,
@@ -49,6 +50,7 @@ __all__ = [
     "error_queue_read",
     "packed",
     "strip_scope",
+    "tx_stamp_entry",
     "translate",
     "truncate",
 ]
@@ -180,6 +182,10 @@ def error_queue_read(
     the error packet's IP-level cmsgs, then IP_RECVERR (spec J3, M12). A local error has no
     stamp of its own and is stamped when read.
     """
+    if entry.is_tx_stamp:
+        # Read as the raw socket read it: no msg_name, the stamp's own cmsgs.
+        read = truncate(entry.quoted, bufsize, list(entry.ancillary), ancbufsize, None)
+        return read[0], read[1], read[2] | linux.MSG_ERRQUEUE, None
     anc: AncData = list(entry.ancillary)
     if not entry.is_icmp:
         stamp = options.timestamp()
@@ -191,6 +197,26 @@ def error_queue_read(
         address = (entry.destination, entry.port, entry.flowinfo, entry.scope_id)
     data, anc, flags, _ = truncate(entry.quoted, bufsize, anc, ancbufsize, None)
     return data, anc, flags | linux.MSG_ERRQUEUE, address
+
+
+def tx_stamp_entry(data: bytes, anc: Iterable[Cmsg], options: RawOptions) -> ErrorEntry | None:
+    """A transmit stamp from the raw socket's own error queue as the ping socket's entry, or
+    None for anything else found there.
+
+    With a TX flag of SO_TIMESTAMPING (forwarded to the raw socket like every option it
+    validates) the kernel stamps the raw socket's datagrams as it would the ping socket's:
+    ``__skb_tstamp_tx()`` queues a copy of the frame, and ``ip_recv_error()`` /
+    ``ipv6_recv_error()`` read it back the same way for either socket (the timestamp cmsgs,
+    then IP_RECVERR with origin SO_EE_ORIGIN_TIMESTAMPING, no msg_name). So the entry is
+    passed on as read, less the cmsgs of the backend's internal IPv6 options.
+    """
+    kept = ping_ancillary(options.family, anc, options.hidden_cmsgs)
+    for level, kind, payload in kept:
+        if (level, kind) == (options.level, options.recverr_option):
+            error = parse_extended_error(payload)
+            if error is not None and error.origin == linux.SO_EE_ORIGIN_TIMESTAMPING:
+                return ErrorEntry(error, data, "", ancillary=tuple(kept))
+    return None
 
 
 def truncate(

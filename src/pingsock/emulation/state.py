@@ -16,7 +16,7 @@ from pingsock.cmsg import ExtendedError
 from pingsock.emulation.ancillary import Cmsg
 from pingsock.emulation.demux import ErrorArrival
 
-__all__ = ["ErrorEntry", "PingSocketState"]
+__all__ = ["MAX_QUEUED_ERRORS", "ErrorEntry", "PingSocketState"]
 
 # A ping socket's error queue is bounded by its receive buffer (sock_queue_err_skb); the
 # emulation bounds it by entries so that a flood of errors cannot grow memory.
@@ -45,6 +45,12 @@ class ErrorEntry:
     def is_icmp(self) -> bool:
         """An ICMP error (``is_icmp_err_skb()``), as opposed to a locally generated one."""
         return self.error.origin in (linux.SO_EE_ORIGIN_ICMP, linux.SO_EE_ORIGIN_ICMP6)
+
+    @property
+    def is_tx_stamp(self) -> bool:
+        """A transmit time stamp (SO_TIMESTAMPING): ``ancillary`` holds all its cmsgs, the
+        IP_RECVERR one included, and ``quoted`` the copy of the datagram as it left."""
+        return self.error.origin == linux.SO_EE_ORIGIN_TIMESTAMPING
 
 
 @dataclass(slots=True)
