@@ -120,6 +120,12 @@ NOT_BUILT = "n/a (not built)"
 
 def _sweep_cli(plan: Plan, case: str, tool: str, argv: list[str], *, n: int, timeout: float) -> Row:
     runs = measure.repeat(_in_ns(plan, *argv), times=plan.reps, timeout=timeout)
+    return _sweep_row(case, tool, argv, runs, n=n, timeout=timeout)
+
+
+def _sweep_row(
+    case: str, tool: str, argv: list[str], runs: measure.Repeated, *, n: int, timeout: float
+) -> Row:
     last = runs.last
     if last.timed_out:
         return Row(case, tool, "probes/s", None, na=f"n/a (timed out after {timeout:.0f} s)")
@@ -198,15 +204,30 @@ def b1(plan: Plan) -> list[Row]:
     n = block_size(plan.live_block)
     block = plan.live_block
     rows: list[Row] = []
-    plan.log(f"B1: fping on {block} ({n:,} hosts)")
-    fping = _sweep_cli(
-        plan,
-        case,
-        "fping -i 0",
-        ["fping", "-g", "-q", "-s", "-i", "0", "-r", "0", block],
-        n=n,
-        timeout=120,
-    )
+    plan.log(f"B1: fping and pingsock sweep on {block} ({n:,} hosts), in turn")
+    fping_argv = ["fping", "-g", "-q", "-s", "-i", "0", "-r", "0", block]
+    cli_argv = [*PINGSOCK_CLI, "sweep", "-g", "-q", "-s", "-i", "0", "-r", "0", block]
+    cli_row: Row | None = None
+    if plan.cli_built:
+        # The two whose wall times the target compares run in turn, A B A B, more times than
+        # the other cases: one run of either varies by 10% on a shared machine.
+        fping_runs, cli_runs = measure.alternate(
+            _in_ns(plan, *fping_argv),
+            _in_ns(plan, *cli_argv),
+            times=plan.reps * 3,
+            timeout=120,
+        )
+        fping = _sweep_row(case, "fping -i 0", fping_argv, fping_runs, n=n, timeout=120)
+        cli_row = _sweep_row(case, "pingsock sweep (CLI)", cli_argv, cli_runs, n=n, timeout=120)
+        ratios = measure.pair_ratios(cli_runs, fping_runs)
+        if ratios and cli_row.value:
+            middle = statistics.median(ratios)
+            cli_row.note += (
+                f"; run in turn with fping: wall ratio per pair median {middle:.2f}"
+                f" (min {min(ratios):.2f}, max {max(ratios):.2f}, {len(ratios)} pairs)"
+            )
+    else:
+        fping = _sweep_cli(plan, case, "fping -i 0", fping_argv, n=n, timeout=120)
     rows.append(fping)
     if fping.value:
         plan.results["fping_live_rate"] = fping.value
@@ -229,9 +250,7 @@ def b1(plan: Plan) -> list[Row]:
         )
     )
     plan.log("B1: pingsock")
-    if plan.cli_built:
-        argv = [*PINGSOCK_CLI, "sweep", "-g", "-q", "-s", "-i", "0", "-r", "0", block]
-        cli_row = _sweep_cli(plan, case, "pingsock sweep (CLI)", argv, n=n, timeout=120)
+    if cli_row is not None:
         rows.append(cli_row)
         if cli_row.value:
             plan.results["pingsock_cli_live_rate"] = cli_row.value

@@ -80,6 +80,25 @@ def run(argv: list[str], *, timeout: float, env: dict[str, str] | None = None) -
         )
 
 
+def alternate(
+    argv_a: list[str], argv_b: list[str], *, times: int, timeout: float
+) -> tuple[Repeated, Repeated]:
+    """Run two commands in turn, A B A B ..., ``times`` each: a drift in the machine's speed
+    then falls on both alike, and :func:`pair_ratios` compares run with run."""
+    a, b = Repeated(), Repeated()
+    for _ in range(times):
+        for argv, into in ((argv_a, a), (argv_b, b)):
+            into.runs.append(run(argv, timeout=timeout))
+            if into.runs[-1].timed_out:
+                return a, b
+    return a, b
+
+
+def pair_ratios(a: Repeated, b: Repeated) -> list[float]:
+    """Wall time of A over B, run pair by run pair."""
+    return [x.wall_s / y.wall_s for x, y in zip(a.runs, b.runs, strict=False) if y.wall_s]
+
+
 @dataclass
 class Repeated:
     runs: list[Run] = field(default_factory=list)

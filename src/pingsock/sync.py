@@ -271,11 +271,11 @@ class Pinger:
             elif plan.finished(stats, (now_ns := monotonic_ns()) / 1e9):
                 return True
             elif (room := preload - stats.in_flight()) > 0 and (
-                limit is None or tracker.transmitted < limit
+                limit is None or (count := tracker.transmitted) < limit
             ):
                 # pinger() until the window is full: nothing in between can end the run.
-                if limit is not None and limit - tracker.transmitted < room:
-                    room = limit - tracker.transmitted
+                if limit is not None and limit - count < room:
+                    room = limit - count
                 pacer.flood_sent(now_ns)
                 for _ in range(room):
                     seq = (tracker.transmitted + 1) & 0xFFFF  # tracker.next_seq()
@@ -298,10 +298,9 @@ class Pinger:
                 if room > 1:
                     now_ns = monotonic_ns()  # "time" runs to the last send
                 self.elapsed_ns = now_ns - plan.start_ns
-                if tracker.transmitted == limit:
+                if limit is not None and tracker.transmitted == limit:
                     self._sent_at(now_ns, plan)  # the last probe: the linger starts
-                progressed = True
-                continue
+                progressed = draining = True  # then main_loop() reads what has come
             try:
                 if batches is not None:
                     read = self._count_batch(batches)  # read and counted
