@@ -13,7 +13,9 @@ The pure core (``pingsock.emulation``) decides; this module and its helpers move
 * throw-away UDP sockets answer the routing questions of ``bind()`` and ``connect()`` as the
   kernel does for the ping socket (``backends.raw_kernel``: same functions, same errnos);
 * ICMP errors become IP_RECVERR entries and a pending ``sk_err`` by the core's rules; a local
-  ``EMSGSIZE`` entry is read back from the kernel itself.
+  ``EMSGSIZE`` entry is read back from the kernel itself, and so are transmit stamps
+  (SO_TIMESTAMPING with a TX flag): the kernel queues them on the raw socket's error queue in
+  the ping socket's format, and they move to the emulated queue in arrival order.
 
 Capabilities are the caller's on both backends: privileged options (SO_MARK, SO_DEBUG,
 SO_PRIORITY > 6, re-binding a device, a source route) are checked against the calling process
