@@ -103,17 +103,17 @@ class Schedule:
 
 
 def socket_options(
-    family: int, *, ttl: int | None, tos: int | None, timestamps: bool
+    family: int, *, ttl: int | None, tos: int | None, timestamps: bool, reply_ttl: bool = True
 ) -> list[tuple[int, int, int]]:
     """The ``setsockopt`` calls of iputils' ``setup()`` (spec L11), in order: errors on the
-    error queue, the TTL / hop limit of each reply, a kernel receive time stamp (not with -U),
+    error queue, the TTL / hop limit of each reply (not for a run that shows no reply:
+    ``reply_ttl`` False spares a cmsg per reply), a kernel receive time stamp (not with -U),
     then -t and -Q."""
     v6 = family == linux.AF_INET6
     level = linux.SOL_IPV6 if v6 else linux.SOL_IP
-    options = [
-        (level, linux.IPV6_RECVERR if v6 else linux.IP_RECVERR, 1),
-        (level, linux.IPV6_RECVHOPLIMIT if v6 else linux.IP_RECVTTL, 1),
-    ]
+    options = [(level, linux.IPV6_RECVERR if v6 else linux.IP_RECVERR, 1)]
+    if reply_ttl:
+        options.append((level, linux.IPV6_RECVHOPLIMIT if v6 else linux.IP_RECVTTL, 1))
     if timestamps:
         options.append((linux.SOL_SOCKET, linux.SO_TIMESTAMPNS, 1))
     if ttl is not None:

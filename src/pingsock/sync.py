@@ -152,6 +152,7 @@ class Pinger:
             ttl=self.options.ttl,
             tos=self.options.tos,
             timestamps=not self.options.user_latency,
+            reply_ttl=self.options.reply_events,
         ):
             sock.setsockopt(level, option, value)
         if self.options.ident is not None:
@@ -263,6 +264,7 @@ class Pinger:
         # Schedule.may_send() and last_probe_left() for this run, as one number: the probes
         # to send (-c without -w), or no limit.
         limit = plan.count if plan.count is not None and not plan.deadline else None
+        count_echo, reply_type = tracker.count_echo, tracker.reply_type
         batches = self._reply_batches()
         draining = progressed = False
         while not (self._stop_requested or self._status_requested):
@@ -271,14 +273,16 @@ class Pinger:
             elif plan.finished(stats, (now_ns := monotonic_ns()) / 1e9):
                 return True
             elif (room := preload - stats.in_flight()) > 0 and (
-                limit is None or (count := tracker.transmitted) < limit
+                limit is None or tracker.transmitted < limit
             ):
+                count = tracker.transmitted
                 # pinger() until the window is full: nothing in between can end the run.
                 if limit is not None and limit - count < room:
                     room = limit - count
                 pacer.flood_sent(now_ns)
                 for _ in range(room):
-                    seq = (tracker.transmitted + 1) & 0xFFFF  # tracker.next_seq()
+                    count += 1
+                    seq = count & 0xFFFF  # tracker.next_seq()
                     packet[6] = seq >> 8
                     packet[7] = seq & 0xFF
                     wall_ns = time_ns()
@@ -298,7 +302,7 @@ class Pinger:
                 if room > 1:
                     now_ns = monotonic_ns()  # "time" runs to the last send
                 self.elapsed_ns = now_ns - plan.start_ns
-                if limit is not None and tracker.transmitted == limit:
+                if count == limit:
                     self._sent_at(now_ns, plan)  # the last probe: the linger starts
                 progressed = draining = True  # then main_loop() reads what has come
             try:
@@ -332,7 +336,8 @@ class Pinger:
                         received_ns = sec * 1_000_000_000 + nsec
                     else:
                         received_ns = _receive_stamp(anc)
-                tracker.count_reply(data, received_ns or time_ns())
+                if len(data) >= 8 and data[0] == reply_type:  # tracker.count_reply()
+                    count_echo((data[6] << 8) | data[7], len(data), received_ns or time_ns())
             if stats.in_flight() == 0:
                 draining = False  # main_loop(): "If nothing is in flight, break"
         return True  # a stop or status request: the general loop sees it at its top
