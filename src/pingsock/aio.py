@@ -195,11 +195,9 @@ class _Channel:
         # The kernel stamps each datagram as it leaves (SO_TIMESTAMPING; the raw backend passes
         # on its raw socket's stamps): RTTs then run kernel to kernel, as pingsock.ping()'s
         # do. last_sent: (wire seq, length, probe).
-        self.tx_stamps = True
         self.last_sent: tuple[int, int, _Probe] | None = None
-        if self.tx_stamps:
-            flags = linux.SOF_TIMESTAMPING_TX_SOFTWARE | linux.SOF_TIMESTAMPING_SOFTWARE
-            sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPING, flags)
+        flags = linux.SOF_TIMESTAMPING_TX_SOFTWARE | linux.SOF_TIMESTAMPING_SOFTWARE
+        sock.setsockopt(linux.SOL_SOCKET, linux.SO_TIMESTAMPING, flags)
         loop.add_reader(self.fd, self.on_readable)
 
     def close(self) -> None:
@@ -296,7 +294,7 @@ class _Channel:
             except OSError:
                 break
             received_ns = time.time_ns()
-            if self.tx_stamps and self._restamped(data, anc):
+            if self._restamped(data, anc):
                 continue
             error: ExtendedError | None = None
             for level, kind, payload in anc:
@@ -577,9 +575,8 @@ def _send(channel: _Channel, run: _Run) -> None:
         plan.wait_ms = pacer.sent_ok()
         # The emulation stamps just before its system call (base.PingSocket.last_send_ns).
         run.deliver(tracker.sent(seq, channel.sock.last_send_ns or send_ns))
-        if channel.tx_stamps:
-            channel.last_sent = (wire, len(packet), probe)
-            channel.read_errors()  # its transmit stamp, queued inside sendto() as a rule
+        channel.last_sent = (wire, len(packet), probe)
+        channel.read_errors()  # its transmit stamp, queued inside sendto() as a rule
     run.elapsed_ns = sent_at - plan.start_ns
     if plan.last_probe_left(tracker.transmitted):
         plan.start_linger(tracker.stats, pacer.interval_ms, time.monotonic())

@@ -285,19 +285,10 @@ class StatsAccumulator:
             # Counted apart and not timed; the sequence is not acknowledged.
             self._corrupted += 1
             return
-        # Written for speed (a flood calls this per reply), with the same C arithmetic:
-        # acknowledge() inline, no builtin called.
-        seq &= 0xFFFF
-        transmitted = self._transmitted
-        diff = (transmitted - seq) & 0xFFFF
-        if diff <= 0x7FFF:
-            if diff >= self._pipesize:
-                self._pipesize = diff + 1
-            acked = self._acked
-            ahead = (seq - acked) & 0xFFFF  # (int16_t)(seq - acked) > 0
-            if (0 < ahead < 0x8000) or (transmitted & 0xFFFF) - acked > 0x7FFF:
-                self._acked = seq
+        self.acknowledge(seq)
         if rtt_us is not None:
+            # Written for speed (a flood calls this per reply): no builtin called, the same
+            # C arithmetic.
             t = rtt_us if rtt_us > 0 else 0
             self._tsum += t
             # (double)(t * t), the product exact in 64 bits: a float plus an int is that too.

@@ -42,14 +42,13 @@ from pingsock.probe_plan import (
 )
 from pingsock.resolve import Target, resolve
 from pingsock.results import PingResult
-from pingsock.tracker import ProbeTracker, build_payload
+from pingsock.tracker import SEND_STAMP, ProbeTracker, build_payload
 
 if TYPE_CHECKING:  # imported when a flood first needs it: pingsock ping starts without it
     from pingsock.sweep.mmsg import MessageBatches
 
 __all__ = ["PingOptions", "Pinger", "ping"]
 
-_TIMEVAL = struct.Struct("=qq")  # the send stamp at the payload's start (tracker.stamp())
 _TIMESPEC = struct.Struct("=qq")  # SO_TIMESTAMPNS: struct timespec
 _SO_TIMESTAMPNS, _SOL_SOCKET = linux.SO_TIMESTAMPNS, linux.SOL_SOCKET
 
@@ -118,8 +117,7 @@ class Pinger:
         self._packet = bytearray(ECHO_HEADER.pack(icmp_echo_type(self.family), 0, 0, 0, 0))
         self._packet += self._payload
         self._batches: MessageBatches | None = None  # _reply_batches()
-        self._batch_layout = struct.Struct("")
-        self._batch_length = (0, 0)
+        self._batch_layout = struct.Struct("")  # the slots as _count_batch() reads them
         self._echo_type = icmp_echo_type(self.family)
         self._destination = self.target.sockaddr
         if self.options.flowinfo and self.family == socket.AF_INET6:
@@ -260,11 +258,11 @@ class Pinger:
         stamp_from_kernel = not self.options.user_latency
         preload = pacer.preload
         monotonic_ns, time_ns = time.monotonic_ns, time.time_ns
-        pack_stamp = _TIMEVAL.pack_into
+        pack_stamp = SEND_STAMP.pack_into
         # Schedule.may_send() and last_probe_left() for this run, as one number: the probes
         # to send (-c without -w), or no limit.
         limit = plan.count if plan.count is not None and not plan.deadline else None
-        count_echo, reply_type = tracker.count_echo, tracker.reply_type
+        count_reply = tracker.count_reply
         batches = self._reply_batches()
         draining = progressed = False
         while not (self._stop_requested or self._status_requested):
@@ -323,7 +321,7 @@ class Pinger:
                 return progressed  # nothing to send, nothing to read: the general loop waits
             progressed = draining = True
             if batches is not None:
-                pass
+                pass  # read and counted by _count_batch()
             elif events:
                 yield from self._message(data, anc, address)
             else:
@@ -335,9 +333,8 @@ class Pinger:
                         sec, nsec = _TIMESPEC.unpack(payload)
                         received_ns = sec * 1_000_000_000 + nsec
                     else:
-                        received_ns = _receive_stamp(anc)
-                if len(data) >= 8 and data[0] == reply_type:  # tracker.count_reply()
-                    count_echo((data[6] << 8) | data[7], len(data), received_ns or time_ns())
+                        received_ns = reply_metadata(anc)[0]
+                count_reply(data, received_ns or time_ns())
             if stats.in_flight() == 0:
                 draining = False  # main_loop(): "If nothing is in flight, break"
         return True  # a stop or status request: the general loop sees it at its top
@@ -362,11 +359,7 @@ class Pinger:
                     slots.SendBatch(self.family, size, 1),
                     slots.ReceiveBatch(size),
                 )
-                self._batch_layout = _batch_layout(
-                    self._batches.incoming.stride, slots.ADDRESS_ROOM, slots.CONTROL_ROOM
-                )
-                # msg_len of reply i: the lengths view's word i * words + LENGTH_WORD.
-                self._batch_length = (slots.HEADER_SIZE // 4, slots.LENGTH_WORD)
+                self._batch_layout = slots.stamp_echo_layout(self._batches.incoming.stride)
         return self._batches
 
     def _count_batch(self, batches: MessageBatches) -> int:
@@ -376,15 +369,12 @@ class Pinger:
             return 0
         incoming = batches.incoming
         tracker, reply_type = self.tracker, self.tracker.reply_type
-        lengths = incoming.lengths
-        words, length_word = self._batch_length
         clock = time.time_ns
         from_kernel = not self.options.user_latency
         view = memoryview(incoming.buffer)[: got * incoming.stride]
-        for i, (level, kind, sec, nsec, icmp_type, seq_high, seq_low) in enumerate(
-            self._batch_layout.iter_unpack(view)
+        for (level, kind, sec, nsec, icmp_type, seq_high, seq_low), size in zip(
+            self._batch_layout.iter_unpack(view), incoming.message_lengths(got), strict=True
         ):
-            size = lengths[i * words + length_word]
             if size < 8 or icmp_type != reply_type:
                 continue  # the kernel's socket passes echo replies only; kept as a guard
             if from_kernel and kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET:
@@ -556,25 +546,6 @@ class Pinger:
                     stamp = parse_timestamp_ns(level, kind, payload)
                     if stamp is not None:
                         received_ns = stamp
-
-
-def _batch_layout(stride: int, address_room: int, control_room: int) -> struct.Struct:
-    """One receive slot (``sweep.slots``): the first cmsg's level and type and its timespec,
-    then the ICMP type and the sequence number's two bytes, over the slot's whole stride."""
-    head = address_room + 8  # sockaddr room, cmsg_len
-    data_gap = control_room - 32  # the rest of the control room
-    tail = stride - address_room - control_room - 8
-    return struct.Struct(f"={head}xiiqq{data_gap}xB5xBB{tail}x")
-
-
-def _receive_stamp(anc: list[tuple[int, int, bytes]]) -> int:
-    """The SO_TIMESTAMPNS receive stamp among a reply's cmsgs (0 without one): the part of
-    :func:`reply_metadata` a count-only flood needs."""
-    for level, kind, payload in anc:
-        if kind == linux.SO_TIMESTAMPNS and level == linux.SOL_SOCKET and len(payload) == 16:
-            sec, nsec = _TIMESPEC.unpack(payload)
-            return int(sec * 1_000_000_000 + nsec)
-    return 0
 
 
 def _drain_fd(fd: int) -> None:

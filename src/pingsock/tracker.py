@@ -14,11 +14,12 @@ from pingsock.cmsg import ExtendedError
 from pingsock.events import IcmpError, LocalError, Reply, Sent
 from pingsock.stats import PingStats, StatsAccumulator
 
-__all__ = ["ProbeTracker", "build_payload"]
+__all__ = ["SEND_STAMP", "ProbeTracker", "build_payload"]
 
 _SEQ = struct.Struct("!H")
-_TIMEVAL = struct.Struct("=qq")  # struct timeval on 64-bit Linux, as iputils writes it
-TIMING_BYTES = _TIMEVAL.size  # iputils times replies only when the payload holds a timeval
+# The send stamp at the payload's start: struct timeval on 64-bit Linux, as iputils writes it.
+SEND_STAMP = struct.Struct("=qq")
+TIMING_BYTES = SEND_STAMP.size  # iputils times replies only when the payload holds a timeval
 _TIMED_SIZE = 8 + TIMING_BYTES
 _SEQ_SPACE = 0x10000
 
@@ -74,7 +75,7 @@ class ProbeTracker:
         """Write the send time into the payload's first 16 bytes (iputils' layout)."""
         if self.timing:
             sec, nsec = divmod(now_ns, 1_000_000_000)
-            _TIMEVAL.pack_into(payload, 0, sec, nsec // 1000)
+            SEND_STAMP.pack_into(payload, 0, sec, nsec // 1000)
 
     def sent(self, seq: int, at_ns: int) -> Sent:
         """Record a probe that left, and return its event."""

@@ -573,7 +573,7 @@ class SweepEngine:
         t_max = tally.max_ns if tally is not None else 0
         # One C-level pass reads every slot (iter_unpack); msg_len comes from the headers.
         view = memoryview(batch.buffer)[: count * stride]
-        lengths = batch.lengths[LENGTH_WORD : count * _WORDS_PER_HEADER : _WORDS_PER_HEADER]
+        lengths = batch.message_lengths(count)
         for length, (
             source, _len, level, kind_of_cmsg, seconds, nanoseconds,
             kind, code, high, low, echoed, stamp, rest,

@@ -34,6 +34,7 @@ __all__ = [
     "ReceiveBatch",
     "SendBatch",
     "batch_capacity",
+    "stamp_echo_layout",
 ]
 
 ADDRESS_ROOM = 32  # sockaddr_in6 is 28 bytes
@@ -51,6 +52,16 @@ _MAX_BATCH_BYTES = 1 << 20
 
 def _round8(size: int) -> int:
     return (size + 7) & ~7
+
+
+def stamp_echo_layout(stride: int) -> struct.Struct:
+    """A receive slot of ``stride`` bytes read for what counting a reply needs: the first
+    cmsg's level and type and its timespec (SO_TIMESTAMPNS when present: it comes first),
+    then the echo's type and the sequence number's two bytes; the rest is skipped."""
+    head = ADDRESS_ROOM + 8  # sockaddr room, cmsg_len
+    gap = CONTROL_ROOM - 32  # the rest of the control room
+    tail = stride - ADDRESS_ROOM - CONTROL_ROOM - 8
+    return struct.Struct(f"={head}xiiqq{gap}xB5xBB{tail}x")
 
 
 def batch_capacity(slot_size: int, most: int = _MAX_BATCH) -> int:
@@ -101,6 +112,10 @@ class ReceiveBatch:
         self.headers = bytearray(self.capacity * HEADER_SIZE)
         # msg_len of message i is lengths[i * 16 + LENGTH_WORD] (native 32-bit words).
         self.lengths = memoryview(self.headers).cast("I")
+
+    def message_lengths(self, count: int) -> memoryview:
+        """``msg_len`` of messages 0 .. ``count`` - 1, as the kernel wrote them."""
+        return self.lengths[LENGTH_WORD : count * _WORDS_PER_HEADER : _WORDS_PER_HEADER]
 
     def put(self, index: int, family: int, source: bytes, data: bytes, stamp_ns: int) -> None:
         """Write one reply into slot ``index`` as ``recvmmsg()`` would (a per-packet backend's
