@@ -11,6 +11,7 @@ and pass them in.
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 
@@ -77,6 +78,13 @@ class Schedule:
         if self.deadline_at is not None and now >= self.deadline_at:
             return True
         return self.linger_until is not None and now >= self.linger_until
+
+    def clock_limit(self) -> float:
+        """The earliest time (``time.monotonic()`` seconds) at which :meth:`finished` ends the
+        run by the clock alone (-w or the linger; infinity while neither is set): a tight
+        loop compares it with its clock reading rather than calling :meth:`finished`."""
+        limits = [t for t in (self.deadline_at, self.linger_until) if t is not None]
+        return min(limits) if limits else math.inf
 
     def wait_seconds(self, transmitted: int, now: float) -> float:
         """How long the driver may sleep before something is due."""

@@ -273,7 +273,7 @@ class StatsAccumulator:
                 self._acked = seq
 
     def reply(
-        self, seq: int, rtt_us: int | None, *, duplicate: bool, corrupted: bool = False
+        self, seq: int, rtt_us: int | None, duplicate: bool, *, corrupted: bool = False
     ) -> None:
         """An echo reply (``gather_statistics``).
 

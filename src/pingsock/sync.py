@@ -249,9 +249,15 @@ class Pinger:
         or read it returns, so that the general loop waits (poll, the 10 ms "no reply"
         probe, the linger, signals). It keeps the same books as the general loop, so the two
         can take turns within a run. Returns whether it did anything.
+
+        Per round trip it does only what changes per round trip; the books that matter only
+        to the general loop (the pacer's clock, its hint, iputils' "time") are written when
+        it returns.
         """
         tracker, pacer, sock = self.tracker, self.pacer, self.socket
         stats = tracker.stats
+        if plan.finished(stats, time.monotonic()):
+            return True
         sendto, recvmsg = sock.sendto, sock.recvmsg
         packet, destination = self._packet, self._destination
         events, timing = self.options.reply_events, tracker.timing
@@ -259,85 +265,100 @@ class Pinger:
         preload = pacer.preload
         monotonic_ns, time_ns = time.monotonic_ns, time.time_ns
         pack_stamp = SEND_STAMP.pack_into
+        count_echo, reply_type = tracker.count_echo, tracker.reply_type
+        # Schedule.finished() as numbers: replies + errors that end the run (-c), and the
+        # clock limit (-w, the linger; it changes only when the last probe leaves). -w's
+        # "first error ends the run" is checked above: errors are the general code's.
+        goal = plan.count if plan.count is not None else 1 << 62
+        clock_limit = plan.clock_limit()
         # Schedule.may_send() and last_probe_left() for this run, as one number: the probes
         # to send (-c without -w), or no limit.
-        limit = plan.count if plan.count is not None and not plan.deadline else None
-        count_reply = tracker.count_reply
+        limit = plan.count if plan.count is not None and not plan.deadline else -1
+        count = tracker.transmitted  # only this loop sends while it runs
+        flying = stats.in_flight()  # refreshed after each read (sends go to the read next)
         batches = self._reply_batches()
         draining = progressed = False
-        while not (self._stop_requested or self._status_requested):
-            if draining:
-                pass  # main_loop()'s inner loop: read until nothing waits or is in flight
-            elif plan.finished(stats, (now_ns := monotonic_ns()) / 1e9):
-                return True
-            elif (room := preload - stats.in_flight()) > 0 and (
-                limit is None or tracker.transmitted < limit
-            ):
-                count = tracker.transmitted
-                # pinger() until the window is full: nothing in between can end the run.
-                if limit is not None and limit - count < room:
-                    room = limit - count
-                pacer.flood_sent(now_ns)
-                for _ in range(room):
-                    count += 1
-                    seq = count & 0xFFFF  # tracker.next_seq()
-                    packet[6] = seq >> 8
-                    packet[7] = seq & 0xFF
-                    wall_ns = time_ns()
-                    if timing:
-                        sec, nsec = divmod(wall_ns, 1_000_000_000)
-                        pack_stamp(packet, 8, sec, nsec // 1000)  # tracker.stamp()'s layout
-                    try:
-                        sendto(packet, destination)
-                    except OSError as exc:
-                        yield from self._send_failed(exc, seq, wall_ns, monotonic_ns(), plan)
+        burst_ns = 0  # when the last burst began (0: none yet)
+        try:
+            while not (self._stop_requested or self._status_requested):
+                if not draining:
+                    now_ns = monotonic_ns()
+                    if now_ns / 1e9 >= clock_limit or stats.received + stats.errors >= goal:
                         return True
-                    at_ns = sock.last_send_ns or wall_ns
-                    tracker.mark_sent(seq, at_ns)
-                    if events:
-                        yield Sent(seq, at_ns)
-                plan.wait_ms = 0  # pacer.sent_ok() with interval 0
-                if room > 1:
-                    now_ns = monotonic_ns()  # "time" runs to the last send
-                self.elapsed_ns = now_ns - plan.start_ns
-                if count == limit:
-                    self._sent_at(now_ns, plan)  # the last probe: the linger starts
-                progressed = draining = True  # then main_loop() reads what has come
-            try:
-                if batches is not None:
-                    read = self._count_batch(batches)  # read and counted
-                else:
-                    data, anc, _flags, address = recvmsg(65536, ANC_SIZE, linux.MSG_DONTWAIT)
-                    read = 1
-            except (BlockingIOError, InterruptedError):
-                read = 0
-            except OSError:
-                yield from self._read_errors()  # a pending socket error (spec G5)
-                return True
-            if not read:
-                if draining and stats.in_flight() < preload and plan.may_send(tracker.transmitted):
-                    draining = False
-                    continue
-                return progressed  # nothing to send, nothing to read: the general loop waits
-            progressed = draining = True
-            if batches is not None:
-                pass  # read and counted by _count_batch()
-            elif events:
-                yield from self._message(data, anc, address)
-            else:
-                received_ns = 0
-                if stamp_from_kernel and anc:
-                    # ping_recvmsg() puts the time stamp before the IP cmsgs.
-                    level, kind, payload = anc[0]
-                    if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(payload) == 16:
-                        sec, nsec = _TIMESPEC.unpack(payload)
-                        received_ns = sec * 1_000_000_000 + nsec
+                    room = preload - flying
+                    if limit >= 0 and limit - count < room:
+                        room = limit - count
+                    if room > 0:
+                        # pinger() until the window is full: nothing in between ends the run.
+                        burst_ns = now_ns
+                        for _ in range(room):
+                            count += 1
+                            seq = count & 0xFFFF  # tracker.next_seq()
+                            packet[6] = seq >> 8
+                            packet[7] = seq & 0xFF
+                            wall_ns = time_ns()
+                            if timing:
+                                sec, nsec = divmod(wall_ns, 1_000_000_000)
+                                pack_stamp(packet, 8, sec, nsec // 1000)  # tracker.stamp()
+                            try:
+                                sendto(packet, destination)
+                            except OSError as exc:
+                                yield from self._send_failed(
+                                    exc, seq, wall_ns, monotonic_ns(), plan
+                                )
+                                return True
+                            at_ns = sock.last_send_ns or wall_ns
+                            tracker.mark_sent(seq, at_ns)
+                            if events:
+                                yield Sent(seq, at_ns)
+                        if room > 1:
+                            burst_ns = monotonic_ns()  # "time" runs to the last send
+                        if count == limit:
+                            self._sent_at(burst_ns, plan)  # the last probe: the linger starts
+                            clock_limit = plan.clock_limit()
+                        progressed = draining = True  # then main_loop() reads what has come
+                try:
+                    if batches is not None:
+                        read = self._count_batch(batches)  # read and counted
                     else:
-                        received_ns = reply_metadata(anc)[0]
-                count_reply(data, received_ns or time_ns())
-            if stats.in_flight() == 0:
-                draining = False  # main_loop(): "If nothing is in flight, break"
-        return True  # a stop or status request: the general loop sees it at its top
+                        data, anc, _flags, address = recvmsg(65536, ANC_SIZE, linux.MSG_DONTWAIT)
+                        read = 1
+                except (BlockingIOError, InterruptedError):
+                    read = 0
+                except OSError:
+                    yield from self._read_errors()  # a pending socket error (spec G5)
+                    return True
+                if not read:
+                    if draining and stats.in_flight() < preload and (limit < 0 or count < limit):
+                        draining = False
+                        continue
+                    return progressed  # nothing to send or to read: the general loop waits
+                progressed = draining = True
+                if batches is not None:
+                    pass  # read and counted by _count_batch()
+                elif events:
+                    yield from self._message(data, anc, address)
+                elif len(data) >= 8 and data[0] == reply_type:  # an echo reply
+                    received_ns = 0
+                    if stamp_from_kernel and anc:
+                        # ping_recvmsg() puts the time stamp before the IP cmsgs.
+                        level, kind, payload = anc[0]
+                        if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(payload) == 16:
+                            sec, nsec = _TIMESPEC.unpack(payload)
+                            received_ns = sec * 1_000_000_000 + nsec
+                        else:
+                            received_ns = reply_metadata(anc)[0]
+                    count_echo((data[6] << 8) | data[7], len(data), received_ns or time_ns())
+                flying = stats.in_flight()
+                if not flying:
+                    draining = False  # main_loop(): "If nothing is in flight, break"
+            return True  # a stop or status request: the general loop sees it at its top
+        finally:
+            if burst_ns:
+                # What pinger() and the clock would have left after the last burst.
+                pacer.flood_sent(burst_ns)
+                plan.wait_ms = 0  # pacer.sent_ok() with interval 0
+                self.elapsed_ns = burst_ns - plan.start_ns
 
     def _reply_batches(self) -> MessageBatches | None:
         """``recvmmsg()`` for a count-only flood with a window (-q -f -l N) on the kernel's

@@ -136,23 +136,17 @@ class ProbeTracker:
             ip_options=ip_options,
         )
 
-    def count_reply(self, message: bytes, received_ns: int) -> bool | None:
-        """:meth:`reply` without the event, for a run that reports only its statistics
-        (``PingOptions.reply_events``): whether the reply was a duplicate; None when the
-        message is not an echo reply."""
-        if len(message) < 8 or message[0] != self._reply_type:
-            return None
-        return self.count_echo((message[6] << 8) | message[7], len(message), received_ns)[0]
-
     def count_echo(self, seq: int, size: int, received_ns: int) -> tuple[bool, int | None]:
-        """The duplicate table and the statistics for one echo reply of ``size`` ICMP bytes:
-        (duplicate, RTT µs). The reply's parts are the caller's to read (a batch reader
-        reads them from its slots)."""
+        """:meth:`reply` without the event, for a run that reports only its statistics
+        (``PingOptions.reply_events``): the duplicate table and the statistics for one echo
+        reply of ``size`` ICMP bytes; (duplicate, RTT µs). The reply's parts are the
+        caller's to read (a flood reads them from the datagram, a batch reader from its
+        slots), and so is the check that it is an echo reply."""
         # Written for speed: a flood calls this per reply.
         bit = 1 << (seq & 7)
         answered = self._answered
         byte = answered[seq >> 3]
-        duplicate = bool(byte & bit)
+        duplicate = (byte & bit) != 0
         answered[seq >> 3] = byte | bit
         rtt_us: int | None = None
         sent_ns = self._sent_ns[seq]
@@ -164,7 +158,7 @@ class ProbeTracker:
             rtt_us = (received_ns - sent_ns) // 1000
             if rtt_us < 0:  # noqa: PLR1730 -- max() costs a call per reply
                 rtt_us = 0
-        self.stats.reply(seq, rtt_us, duplicate=duplicate)
+        self.stats.reply(seq, rtt_us, duplicate)
         return duplicate, rtt_us
 
     def error(
