@@ -239,16 +239,21 @@ def rate_pingsock_sweep(target: str, count: int, window: int, param: str) -> Res
     start = time.perf_counter()
     deadline = start + BOUND[0]  # bounded: a stalled engine shows as a low rate, not a hang
     replies = sent = 0
+    reply_kind, done_kind = events_mod.ProbeReply, events_mod.HostDone
     events = module.run([target], options)
     try:
+        # What a user's loop over the events does: count the replies, take the result.
         for event in events:
-            if isinstance(event, events_mod.ProbeReply) and not event.duplicate:
-                replies += 1
-                sent = max(sent, int(event[1]) + 1)  # the probe number
-            elif isinstance(event, events_mod.HostDone):
+            kind = type(event)
+            if kind is reply_kind:
+                if not event.duplicate:
+                    replies += 1
+                    if event.number >= sent:  # so far (the result says at the end)
+                        sent = event.number + 1
+                    if not replies & 0x3FF and time.perf_counter() > deadline:
+                        break
+            elif kind is done_kind:
                 sent = event.result.sent
-            if time.perf_counter() > deadline:
-                break
     finally:
         close = getattr(events, "close", None)
         if close is not None:

@@ -46,8 +46,6 @@ from pingsock.sweep.options import SweepOptions
 from pingsock.sweep.slots import (
     ADDRESS_ROOM,
     CONTROL_ROOM,
-    HEADER_SIZE,
-    LENGTH_WORD,
     ReceiveBatch,
     SendBatch,
 )
@@ -59,7 +57,6 @@ _FREE, _WAITING, _ANSWERED, _SETTLED = 0, 1, 2, 3  # a slot's state
 _ECHO_REQUEST: dict[int, int] = {AF_INET: 8, AF_INET6: 128}
 _ECHO_REPLY: dict[int, int] = {AF_INET: 0, AF_INET6: 129}
 _FAMILY_OF_SIZE = {4: AF_INET, 16: AF_INET6}  # a packed address's length tells its family
-_WORDS_PER_HEADER = HEADER_SIZE // 4
 _UNLIMITED = 1 << 62
 # One pack writes a send slot: the sockaddr (host order, as the kernel reads it), zero
 # padding to ADDRESS_ROOM, then the packet's head: type, code, checksum and id 0 (the ping
@@ -395,6 +392,11 @@ class SweepEngine:
         probes a call: no per-call set-up to amortize)."""
         later = self._later
         fresh = self._fresh
+        families = self._families
+        cap = self._cap
+        tries = self._tries
+        next_due = now_ns + self._period_ns
+        place = self._place
         groups: dict[int, list[int]] = {}
         placed = 0
         while placed < room:
@@ -409,19 +411,20 @@ class SweepEngine:
             else:
                 break
             family = _FAMILY_OF_SIZE[len(packed)]
-            fam = self._families[family]
+            fam = families[family]
             batch = batches[family]
-            if fam.waiting >= self._cap or len(batch.seqs) >= batch.capacity:
+            if fam.waiting >= cap or len(batch.seqs) >= batch.capacity:
                 break  # until a reply or an expiry frees a slot (wake_at() knows)
             queue.popleft()
-            seq = self._place(fam, batch, target, packed, index=index, stamp=stamp)
+            seq = place(fam, batch, target, packed, index=index, stamp=stamp)
             if host is None:
-                host = _Host(self._target(fam, seq), packed, self._tries)
+                host = _Host(self._target(fam, seq), packed, tries)
             fam.hosts[seq] = host
-            host.next_index = index + 1
+            index += 1
+            host.next_index = index
             host.waiting += 1
-            if index + 1 < self._tries:
-                later.append((now_ns + self._period_ns, target, packed, index + 1, host))
+            if index < tries:
+                later.append((next_due, target, packed, index, host))
             group = groups.get(family)
             if group is None:
                 group = groups[family] = []
@@ -433,7 +436,7 @@ class SweepEngine:
                 self._next_allowed = now_ns + self._gap_ns
             deadline = now_ns + self._timeouts_ns[0]
             for family, group in groups.items():
-                self._expiry[0].append((deadline, self._families[family], stamp, group))
+                self._expiry[0].append((deadline, families[family], stamp, group))
         return placed
 
     def _place(
@@ -446,7 +449,8 @@ class SweepEngine:
         index: int,
         stamp: int,
     ) -> int:
-        """Pack one probe into ``batch`` and record it; its sequence number."""
+        """Pack one probe (the target's ``index``-th) into ``batch`` and record it; its
+        sequence number."""
         state = fam.state
         seq = fam.next_seq
         while state[seq] == _WAITING:  # bounded: fewer than 65,536 slots are waiting
@@ -646,28 +650,33 @@ class SweepEngine:
         """:meth:`on_replies` in count mode: a few replies a call (the window), each one an
         event, so a plain loop of ``unpack_from`` (no per-call set-up to amortize)."""
         read = self._slot_layout(fam.family, batch.stride).unpack_from
+        buffer, stride, lengths = batch.buffer, batch.stride, batch.message_lengths(count)
         size = self.packet_size
         timeout = self._timeouts_ns[0]
-        matched = 0
+        reply_type, cookie, filler = fam.reply, self._cookie, self.filler
+        state, stamps, packed_of = fam.state, fam.stamp, fam.packed
+        sent_at, hosts, index_of = fam.sent, fam.hosts, fam.index
+        tries = self._tries
+        append = out.append
+        new = _new_tuple
+        matched = answered = 0
         # A target whose last probe is answered finishes after the whole read: copies of
         # that reply read with it still count (fping reads every queued reply before it
         # decides the run is over).
         finishing: list[_Host] = []
         for i in range(count):
-            if batch.lengths[i * _WORDS_PER_HEADER + LENGTH_WORD] != size:
+            if lengths[i] != size:
                 continue
             (source, _len, level, kind_of_cmsg, seconds, nanoseconds,
-             kind, code, high, low, echoed, stamp, rest) = read(
-                batch.buffer, i * batch.stride
-            )  # fmt: skip
+             kind, code, high, low, echoed, stamp, rest) = read(buffer, i * stride)  # fmt: skip
             seq = high << 8 | low
             if (
-                kind != fam.reply
+                kind != reply_type
                 or code
-                or stamp != fam.stamp[seq]
-                or echoed != self._cookie
-                or source != fam.packed[seq]
-                or rest != self.filler
+                or stamp != stamps[seq]
+                or echoed != cookie
+                or source != packed_of[seq]
+                or rest != filler
             ):
                 continue
             if level == SOL_SOCKET and kind_of_cmsg == SCM_TIMESTAMPNS:
@@ -676,17 +685,32 @@ class SweepEngine:
                 received = now_ns
             if received - stamp > timeout:
                 continue  # over its timeout: not counted
-            slot = fam.state[seq]
-            rtt = max(received - fam.sent[seq], 0)  # see on_replies()
+            slot = state[seq]
+            if slot != _WAITING and slot != _ANSWERED:  # noqa: PLR1714 - the hot path
+                continue
+            rtt = received - sent_at[seq]
+            if rtt < 0:  # noqa: PLR1730 - see on_replies()
+                rtt = 0
+            host = hosts[seq]
+            assert host is not None
+            index = index_of[seq]
+            matched += 1
             if slot == _WAITING:
-                matched += 1
-                fam.state[seq] = _ANSWERED
-                fam.waiting -= 1
-                self._answer(fam.hosts[seq], fam.index[seq], rtt, size, out, finishing=finishing)
-            elif slot == _ANSWERED:
-                matched += 1
-                self._duplicate(fam.hosts[seq], fam.index[seq], rtt, size, out)
-        out.extend(self._finish(host) for host in finishing)
+                state[seq] = _ANSWERED
+                answered += 1
+                host.waiting -= 1
+                host.received += 1
+                host.rtts[index] = rtt
+                append(new(ProbeReply, (host.target, index, rtt, size, None, False)))
+                if host.next_index >= tries and not host.waiting:
+                    finishing.append(host)
+            else:  # a duplicate
+                host.duplicates += 1
+                if not host.finished:
+                    append(new(ProbeReply, (host.target, index, rtt, size, None, True)))
+        fam.waiting -= answered
+        if finishing:
+            out.extend([self._finish(host) for host in finishing])
         return matched
 
     def _slot_layout(self, family: int, stride: int) -> struct.Struct:
@@ -698,32 +722,6 @@ class SweepEngine:
             layout = struct.Struct(f"{head.format}{stride - head.size}x")
             self._slot_layouts[family, stride] = layout
         return layout
-
-    def _answer(
-        self,
-        host: _Host | None,
-        index: int,
-        rtt: int,
-        length: int,
-        out: list[Event],
-        *,
-        finishing: list[_Host],
-    ) -> None:
-        assert host is not None
-        host.waiting -= 1
-        host.received += 1
-        host.rtts[index] = rtt
-        out.append(_new_tuple(ProbeReply, (host.target, index, rtt, length, None, False)))
-        if host.next_index >= self._tries and not host.waiting:
-            finishing.append(host)
-
-    def _duplicate(
-        self, host: _Host | None, index: int, rtt: int, length: int, out: list[Event]
-    ) -> None:
-        assert host is not None
-        host.duplicates += 1
-        if not host.finished:
-            out.append(_new_tuple(ProbeReply, (host.target, index, rtt, length, None, True)))
 
     def on_reply(
         self, family: int, source: str | bytes, data: bytes, received_ns: int, out: list[Event]
