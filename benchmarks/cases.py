@@ -518,25 +518,32 @@ def b2(plan: Plan) -> list[Row]:
         plan.log(f"B2: window {window}")
         n = plan.rate_n
         preload = [] if window == 1 else ["-l", str(window)]
+        iputils_argv = ["ping", "-q", "-f", *preload, "-c", str(n), target]
+        cli_argv = [*PINGSOCK_CLI, "ping", "-q", "-f", *preload, "-c", str(n), target]
+        # The two the target compares run in turn, A B A B, as in B1: a drift in the
+        # machine's speed falls on both alike, and each pair gives a ratio.
+        iputils_runs, cli_runs = measure.alternate(
+            _in_ns(plan, *iputils_argv), _in_ns(plan, *cli_argv), times=plan.reps * 3, timeout=120
+        )
         cli_rows = []
-        for tool, argv in (
-            ("iputils ping -f", ["ping", "-q", "-f", *preload, "-c", str(n), target]),
-            (
-                "pingsock ping -f (CLI)",
-                [*PINGSOCK_CLI, "ping", "-q", "-f", *preload, "-c", str(n), target],
-            ),
+        per_run: list[list[float | None]] = []
+        for tool, argv, runs in (
+            ("iputils ping -f", iputils_argv, iputils_runs),
+            ("pingsock ping -f (CLI)", cli_argv, cli_runs),
         ):
-            runs = measure.repeat(_in_ns(plan, *argv), times=plan.reps, timeout=120)
             got = _count_received(runs.last.stdout)
             # A rate, like the library rows: over the loop, start-up excluded. Both tools
             # print the loop's length ("time Nms", first to last probe sent); the median of
             # the runs' rates is kept. The whole process's wall time is in the wall column.
-            rates = [
+            rates: list[float | None] = [
                 (_count_received(r.stdout) or 0) / t
-                for r in runs.runs
                 if not r.timed_out and (t := _reported_time_s(r.stdout))
+                else None
+                for r in runs.runs
             ]
-            value = statistics.median(rates) if rates else None
+            per_run.append(rates)
+            known = [rate for rate in rates if rate]
+            value = statistics.median(known) if known else None
             command = " ".join(argv[1:] if argv[0] == "ping" else ["pingsock", *argv[1:]])
             cli_rows.append(
                 Row(
@@ -550,6 +557,13 @@ def b2(plan: Plan) -> list[Row]:
                     note=f"{command}; rate over the tool's own time line, start-up excluded",
                     na="" if value else "n/a (timed out)",
                 )
+            )
+        ratios = [b / a for a, b in zip(*per_run, strict=False) if a and b]
+        if ratios and cli_rows[1].value:
+            cli_rows[1].note += (
+                f"; run in turn with iputils: rate ratio per pair median"
+                f" {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max"
+                f" {max(ratios):.2f}, {len(ratios)} pairs)"
             )
         rows.extend(cli_rows)
         lib: list[tuple[str, str, str, int]] = [

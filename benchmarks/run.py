@@ -55,7 +55,7 @@ def plan_for(quick: bool, ns: str) -> cases.Plan:
         fping_default_block="127.1.0.0/22",
         silent_block=netns.SILENT_BLOCK,
         million=1_000_000,
-        rate_n=20_000,
+        rate_n=100_000,
         rate_n_slow=5_000,
         rtt_n=200,
         b4_n=10_000,

@@ -266,10 +266,11 @@ class Pinger:
         monotonic_ns, time_ns = time.monotonic_ns, time.time_ns
         pack_stamp = SEND_STAMP.pack_into
         count_echo, reply_type = tracker.count_echo, tracker.reply_type
-        # Schedule.finished() as numbers: replies + errors that end the run (-c), and the
-        # clock limit (-w, the linger; it changes only when the last probe leaves). -w's
-        # "first error ends the run" is checked above: errors are the general code's.
-        goal = plan.count if plan.count is not None else 1 << 62
+        # Schedule.finished() as numbers: the replies that end the run (-c, less the errors:
+        # they are the general code's, so they stay as they are while this loop runs; -w's
+        # "first error ends the run" is checked above), and the clock limit (-w, the
+        # linger; it changes only when the last probe leaves).
+        goal = (plan.count if plan.count is not None else 1 << 62) - stats.errors
         clock_limit = plan.clock_limit()
         # Schedule.may_send() and last_probe_left() for this run, as one number: the probes
         # to send (-c without -w), or no limit.
@@ -283,7 +284,7 @@ class Pinger:
             while not (self._stop_requested or self._status_requested):
                 if not draining:
                     now_ns = monotonic_ns()
-                    if now_ns / 1e9 >= clock_limit or stats.received + stats.errors >= goal:
+                    if now_ns / 1e9 >= clock_limit or stats.received >= goal:
                         return True
                     room = preload - flying
                     if limit >= 0 and limit - count < room:
