@@ -366,3 +366,27 @@ def test_a_batch_send_times_are_placed_across_its_call() -> None:
     # Probe i left at T0 + 1000 + 100 i; a reply stamped before its estimate reads 0.
     assert rtts == {"192.0.2.1": 500, "192.0.2.2": 400, "192.0.2.3": 300, "192.0.2.4": 200}
     assert eng.finished
+
+
+@pytest.mark.parametrize("lose_first", [False, True])
+def test_expiry_entries_stay_bounded_by_the_probes_in_flight(lose_first: bool) -> None:
+    # Count mode, window 2, period 0, a 10 s timeout: an entry per probe, each answered at
+    # once, 20,000 of them. Without compaction every entry would wait for its deadline; with
+    # the first probe lost, its entry waits at the head of the FIFO for the whole run.
+    eng = engine(count=20_000, interval=0, period=0, max_in_flight=2, timeout=10.0)
+    eng.add(target("192.0.2.1"))
+    now = T0
+    most = answered = 0
+    for _ in range(20_000):
+        for packet, probe in send_all(eng, now):
+            if lose_first and probe.seq == 0:
+                continue
+            events = on_reply(eng, V4, "192.0.2.1", reply_to(packet), now + 1000)
+            answered += sum(isinstance(e, ProbeReply) for e in events)
+        now += 2000
+        most = max(most, eng.expiry_entries)
+    assert answered == 20_000 - lose_first
+    assert most <= 2 * 4096 + 2
+    lost = [e for e in eng.expire(now + 10_001 * MS) if isinstance(e, ProbeLost)]
+    assert len(lost) == lose_first  # the waiting one survived every compaction
+    assert eng.finished and eng.expiry_entries == 0

@@ -16,7 +16,10 @@ Timing. fping's model (fping.c ``main_loop()``): a global minimum gap between an
 the backoff (``-B``) for each retry in the default mode (``-r``). A reply after its probe's
 timeout is not counted (its RTT is over the limit the user gave). All probes of one try share
 one timeout, so each try's batches expire in the order they were sent: a FIFO per try
-replaces a heap.
+replaces a heap. An answered probe's entry stays in its FIFO until its deadline, so the
+FIFOs are compacted (settled entries dropped) whenever they hold more than twice the probes
+still waiting: their length stays bounded by the probes in flight, not by the send rate
+times the timeout.
 
 Cost. State lives in per-family tables indexed by sequence number, not in an object per
 probe; in the default mode (one reply settles a target) there is no object per target
@@ -58,6 +61,7 @@ _ECHO_REQUEST: dict[int, int] = {AF_INET: 8, AF_INET6: 128}
 _ECHO_REPLY: dict[int, int] = {AF_INET: 0, AF_INET6: 129}
 _FAMILY_OF_SIZE = {4: AF_INET, 16: AF_INET6}  # a packed address's length tells its family
 _UNLIMITED = 1 << 62
+_COMPACT_FLOOR = 4096  # expiry entries held before a compaction pass (a /16 sweep holds 1,024)
 # One pack writes a send slot: the sockaddr (host order, as the kernel reads it), zero
 # padding to ADDRESS_ROOM, then the packet's head: type, code, checksum and id 0 (the ping
 # socket sets both), the sequence number as two bytes, high first (network order, as ping
@@ -221,6 +225,7 @@ class SweepEngine:
         self._fresh: deque[_Fresh] = deque()  # fed, not yet probed
         self._later: deque[_Retry] = deque()  # due times ascending
         self._expiry: list[deque[_Expiry]] = [deque() for _ in self._timeouts_ns]
+        self._compact_at = _COMPACT_FLOOR  # entries queued before the next compaction (_held())
         self._errors: dict[int, int] = {}  # default mode: id(target) -> ICMP errors
         self._next_allowed = 0
         self._stamp = 0
@@ -382,6 +387,7 @@ class SweepEngine:
                 fam = families[key % 64]
                 deadline = now_ns + self._timeouts_ns[index]
                 self._expiry[index].append((deadline, fam, stamp, group))
+            self._held(len(groups))
         return packed_count
 
     def _fill_count(
@@ -437,7 +443,32 @@ class SweepEngine:
             deadline = now_ns + self._timeouts_ns[0]
             for family, group in groups.items():
                 self._expiry[0].append((deadline, families[family], stamp, group))
+            self._held(len(groups))
         return placed
+
+    def _held(self, added: int) -> None:
+        """``added`` expiry entries were queued: compact the FIFOs once they hold more than
+        twice the entries that can still matter (each holds a waiting probe, so there are no
+        more of those than probes waiting). Amortized, a pass costs O(1) per entry."""
+        self._compact_at -= added
+        if self._compact_at > 0:
+            return
+        live = 0
+        for index, queue in enumerate(self._expiry):
+            kept: deque[_Expiry] = deque()
+            for deadline, fam, stamp, seqs in queue:
+                state, stamps = fam.state, fam.stamp
+                waiting = [s for s in seqs if state[s] == _WAITING and stamps[s] == stamp]
+                if waiting:
+                    kept.append((deadline, fam, stamp, waiting))
+            self._expiry[index] = kept
+            live += len(kept)
+        self._compact_at = max(live, _COMPACT_FLOOR)
+
+    @property
+    def expiry_entries(self) -> int:
+        """Expiry entries held (a probe's, or a batch's, until its deadline or compaction)."""
+        return sum(len(queue) for queue in self._expiry)
 
     def _place(
         self,
