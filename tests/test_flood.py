@@ -8,6 +8,7 @@ both backends; and that -w, a stop and a status request end or interrupt it in t
 
 from __future__ import annotations
 
+import errno
 import socket
 import time
 
@@ -16,7 +17,8 @@ import pytest
 import pingsock
 from lab.netns import Netns
 from lab.responder import ResponderLab
-from pingsock.events import Event, Reply, Sent, StatusRequest
+from pingsock.backends.kernel import KernelPingSocket
+from pingsock.events import Event, LocalError, Reply, Sent, StatusRequest
 
 pytestmark = pytest.mark.netns
 
@@ -147,3 +149,48 @@ def test_stop_and_status_requests_reach_the_flood(netns: Netns) -> None:
     assert len(status) == 1
     assert isinstance(seen[status[0] - 1], Reply) and seen[status[0] - 1].seq == 100  # type: ignore[union-attr]
     assert result.received == 300 and result.transmitted == 300
+
+
+class _FlakySocket(KernelPingSocket):
+    """The kernel's ping socket, whose sends fail with the errnos given, one per send."""
+
+    failures: dict[int, int]  # the n-th send (from 1) -> errno
+    sends = 0
+
+    def sendto(self, *args: object) -> int:  # type: ignore[override]
+        self.sends += 1
+        code = self.failures.get(self.sends)
+        if code is not None:
+            raise OSError(code, "injected")
+        return super().sendto(*args)  # type: ignore[call-overload, no-any-return]
+
+
+@pytest.mark.parametrize("preload", [1, 4])
+def test_a_failed_send_inside_the_flood_is_handled_as_the_general_loop_does(
+    netns: Netns, preload: int
+) -> None:
+    # pinger(): EAGAIN and ENOBUFS retry the probe later (not counted as sent); another error
+    # counts it as sent and reports a local error. The flood must leave the pacer's wait to
+    # those rules, not reset it, and carry on; both loops end with the same numbers.
+    netns.set_ping_group_range(0, 0)
+    outcomes = []
+    for general in (False, True):
+        options = pingsock.PingOptions(
+            interval=0, count=40, preload=preload, linger=0.5, report_outstanding=general
+        )
+        with netns.entered():
+            sock = _FlakySocket(socket.AF_INET)
+        sock.failures = {5: errno.EAGAIN, 9: errno.ENOBUFS, 13: errno.EPERM}
+        events: list[Event] = []
+        with netns.entered(), pingsock.Pinger("127.0.0.1", options, sock=sock) as pinger:
+            assert pinger._unpaced_flood() is not general
+            started = time.monotonic()
+            result = pinger.run(on_event=events.append)
+            took = time.monotonic() - started
+        assert took < 2.0
+        local = [e for e in events if isinstance(e, LocalError)]
+        assert [e.errno for e in local] == [errno.EPERM]
+        outcomes.append((result.transmitted, result.received, result.error_count))
+    assert outcomes[0] == outcomes[1]
+    transmitted, received, _errors = outcomes[0]
+    assert transmitted == 40 and received == 39  # the EPERM probe counts as sent, unanswered

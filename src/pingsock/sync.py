@@ -279,7 +279,9 @@ class Pinger:
         flying = stats.in_flight()  # refreshed after each read (sends go to the read next)
         batches = self._reply_batches()
         draining = progressed = False
-        burst_ns = 0  # when the last burst began (0: none yet)
+        # The books written when the loop returns: the start of the last burst (for the
+        # pacer; 0 once written) and the time of its last send (iputils' "time"; 0: none).
+        burst_ns = sent_ns = 0
         try:
             while not (self._stop_requested or self._status_requested):
                 if not draining:
@@ -291,7 +293,6 @@ class Pinger:
                         room = limit - count
                     if room > 0:
                         # pinger() until the window is full: nothing in between ends the run.
-                        burst_ns = now_ns
                         for _ in range(room):
                             count += 1
                             seq = count & 0xFFFF  # tracker.next_seq()
@@ -304,6 +305,12 @@ class Pinger:
                             try:
                                 sendto(packet, destination)
                             except OSError as exc:
+                                # The books as the general loop has them before a send,
+                                # then pinger()'s handling of the failure.
+                                pacer.flood_sent(now_ns)
+                                if sent_ns:
+                                    self.elapsed_ns = sent_ns - plan.start_ns
+                                burst_ns = sent_ns = 0
                                 yield from self._send_failed(
                                     exc, seq, wall_ns, monotonic_ns(), plan
                                 )
@@ -312,10 +319,10 @@ class Pinger:
                             tracker.mark_sent(seq, at_ns)
                             if events:
                                 yield Sent(seq, at_ns)
-                        if room > 1:
-                            burst_ns = monotonic_ns()  # "time" runs to the last send
+                        burst_ns = now_ns
+                        sent_ns = monotonic_ns() if room > 1 else now_ns  # to the last send
                         if count == limit:
-                            self._sent_at(burst_ns, plan)  # the last probe: the linger starts
+                            self._sent_at(sent_ns, plan)  # the last probe: the linger starts
                             clock_limit = plan.clock_limit()
                         progressed = draining = True  # then main_loop() reads what has come
                 try:
@@ -355,11 +362,12 @@ class Pinger:
                     draining = False  # main_loop(): "If nothing is in flight, break"
             return True  # a stop or status request: the general loop sees it at its top
         finally:
+            # What pinger() and the clock would have left after the last burst.
             if burst_ns:
-                # What pinger() and the clock would have left after the last burst.
                 pacer.flood_sent(burst_ns)
                 plan.wait_ms = 0  # pacer.sent_ok() with interval 0
-                self.elapsed_ns = burst_ns - plan.start_ns
+            if sent_ns:
+                self.elapsed_ns = sent_ns - plan.start_ns
 
     def _reply_batches(self) -> MessageBatches | None:
         """``recvmmsg()`` for a count-only flood with a window (-q -f -l N) on the kernel's
