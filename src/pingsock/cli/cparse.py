@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from fractions import Fraction
 
 __all__ = ["GetoptError", "getopt", "inet_pton4", "inet_pton6", "strtod", "strtol", "strtoul"]
 
@@ -120,6 +119,8 @@ def _hex_value(digits: str, scale: int) -> tuple[float, bool]:
         return math.inf, True
     if top < -1075:
         return 0.0, True
+    from fractions import Fraction  # the rare hex literal only: it costs 2-3 ms to import
+
     exact = significand * Fraction(2) ** scale
     try:
         value = float(exact)  # int / int true division: correctly rounded, subnormals too
@@ -140,6 +141,8 @@ def _decimal_value(literal: str, digits: str, scale: int) -> tuple[float, bool]:
     scale += len(digits) - len(significant)
     if value == 0 or len(significant) > 800:
         return value, True
+    from fractions import Fraction  # a value below DBL_MIN only: it costs 2-3 ms to import
+
     return value, Fraction(int(significant)) * Fraction(10) ** scale != Fraction(value)
 
 
