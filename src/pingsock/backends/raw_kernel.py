@@ -13,9 +13,10 @@ import errno
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pingsock import linux
-from pingsock.backends.base import Address
+from pingsock.backends.base import Address, AncData
 from pingsock.backends.raw_options import (
     BIND_OPTIONS,
     PROBE_PORT,
@@ -23,7 +24,7 @@ from pingsock.backends.raw_options import (
     RawOptions,
     apply_options,
 )
-from pingsock.backends.raw_recv import strip_scope
+from pingsock.backends.raw_recv import strip_scope, tx_stamp_entry
 from pingsock.cmsg import ExtendedError, parse_extended_error
 from pingsock.emulation.ancillary import local_error_port
 from pingsock.emulation.oserror import os_error
@@ -31,14 +32,18 @@ from pingsock.emulation.state import ErrorEntry, PingSocketState
 
 __all__ = [
     "LocalError",
+    "QueuedEntry",
     "check_bind_address",
     "local_error_entry",
+    "local_error_in",
     "queue_local_error",
     "read_local_error",
     "route_probe",
 ]
 
 _LOCAL_ERROR_READS = 64  # bounds the error-queue scan of read_local_error()
+_ENTRY_SIZE = 65535 + 60  # a transmit stamp carries a copy of the frame
+_ENTRY_ANC = 1024
 
 
 _SO_BINDTOIFINDEX = 62
@@ -123,6 +128,14 @@ def route_probe(
         return str(probe.getsockname()[0]), str(peer[0]), scope
 
 
+class QueuedEntry(NamedTuple):
+    """One entry read from the raw socket's own error queue."""
+
+    data: bytes
+    ancillary: AncData
+    address: Address
+
+
 @dataclass(frozen=True, slots=True)
 class LocalError:
     """A locally generated error (``ip_local_error()`` / ``ipv6_local_error()``) as the kernel
@@ -134,16 +147,19 @@ class LocalError:
 
 def read_local_error(
     raw: socket.socket, level: int, option: int, resend: Callable[[], None]
-) -> LocalError | bool:
+) -> bool | list[QueuedEntry]:
     """Repeat a send that failed with ``EMSGSIZE`` while the raw socket's own RECVERR is on, and
-    return the LOCAL error the kernel queued (ee_info: the MTU the size was checked against).
+    return what its error queue then holds, in order: the LOCAL error the kernel queued
+    (ee_info: the MTU the size was checked against), and any transmit stamp of an earlier
+    datagram that came meanwhile (stamps are all that queue there while RECVERR is off).
 
     ``__ip_append_data()`` / ``__ip6_append_data()`` run the same size check for a raw socket
     as for the ping socket, so the kernel computes the exact entry the ping socket would get
-    (F2, M12). RECVERR is on only for the resend: it is switched off again (which purges
-    whatever else was queued meanwhile) and any ``sk_err`` a concurrent ICMP error set is
-    cleared. Returns True if the resend went out after all (the path MTU changed in between),
-    False if no local error could be read.
+    (F2, M12). RECVERR is on only for the resend; the queue is read to its end before it is
+    switched off again (``ip_setsockopt(IP_RECVERR, 0)`` purges the queue, which would lose
+    a stamp), and any ``sk_err`` a concurrent ICMP error set is cleared. Returns True if the
+    resend went out after all (the path MTU changed in between), an empty list if it failed
+    otherwise.
     """
     raw.setsockopt(level, option, 1)
     try:
@@ -151,26 +167,33 @@ def read_local_error(
             resend()
         except OSError as exc:
             if exc.errno != errno.EMSGSIZE:
-                return False
+                return []
         else:
             return True
+        entries: list[QueuedEntry] = []
         for _ in range(_LOCAL_ERROR_READS):
             try:
-                _data, anc, _flags, address = raw.recvmsg(
-                    0, 512, linux.MSG_ERRQUEUE | linux.MSG_DONTWAIT
+                data, anc, _flags, address = raw.recvmsg(
+                    _ENTRY_SIZE, _ENTRY_ANC, linux.MSG_ERRQUEUE | linux.MSG_DONTWAIT
                 )
             except (BlockingIOError, InterruptedError):
-                return False
-            for cmsg_level, kind, payload in anc:
-                if (cmsg_level, kind) != (level, option):
-                    continue
-                error = parse_extended_error(payload)
-                if error is not None and error.origin == linux.SO_EE_ORIGIN_LOCAL:
-                    return LocalError(error, address)
-        return False
+                break
+            entries.append(QueuedEntry(data, anc, address))
+        return entries
     finally:
         raw.setsockopt(level, option, 0)
         raw.getsockopt(linux.SOL_SOCKET, linux.SO_ERROR)
+
+
+def local_error_in(entry: QueuedEntry, level: int, option: int) -> LocalError | None:
+    """The LOCAL error an entry of the raw socket's error queue reports, if it is one."""
+    for cmsg_level, kind, payload in entry.ancillary:
+        if (cmsg_level, kind) != (level, option):
+            continue
+        error = parse_extended_error(payload)
+        if error is not None and error.origin == linux.SO_EE_ORIGIN_LOCAL:
+            return LocalError(error, entry.address)
+    return None
 
 
 def local_error_entry(family: int, local: LocalError, message: bytes, peer_port: int) -> ErrorEntry:
@@ -197,10 +220,14 @@ def queue_local_error(
 ) -> bool:
     """After ``send()`` failed with ``EMSGSIZE`` on a socket with RECVERR: queue the LOCAL
     entry the ping socket would have (F2, M12). True if the repeated send went out instead."""
-    local = read_local_error(raw, options.level, options.recverr_option, send)
-    if local is True:
+    entries = read_local_error(raw, options.level, options.recverr_option, send)
+    if entries is True:
         return True
-    if isinstance(local, LocalError):
-        peer_port = state.peer[1] if state.peer is not None else 0
-        state.queue_error(local_error_entry(options.family, local, message, peer_port))
+    peer_port = state.peer[1] if state.peer is not None else 0
+    for entry in entries or ():  # in the order the kernel queued them
+        local = local_error_in(entry, options.level, options.recverr_option)
+        if local is not None:
+            state.queue_error(local_error_entry(options.family, local, message, peer_port))
+        elif (stamp := tx_stamp_entry(entry.data, entry.ancillary, options)) is not None:
+            state.queue_error(stamp)
     return False

@@ -135,8 +135,8 @@ class ReceiveQueues:
         """Move the transmit stamps on the raw socket's own error queue to the emulated one.
 
         The raw socket's RECVERR is off but while a local error is read back
-        (``raw_kernel.read_local_error``), so stamps are all that queue there; anything else
-        is dropped, as that function's own clean-up would drop it."""
+        (``raw_kernel.read_local_error``, which reads the queue to its end itself), so stamps
+        are all that queue there; anything else is dropped."""
         for _ in range(MAX_QUEUED_ERRORS):
             try:
                 data, anc, _flags, _address = self._raw.recvmsg(
