@@ -17,9 +17,9 @@ the backoff (``-B``) for each retry in the default mode (``-r``). A reply after 
 timeout is not counted (its RTT is over the limit the user gave). All probes of one try share
 one timeout, so each try's batches expire in the order they were sent: a FIFO per try
 replaces a heap. An answered probe's entry stays in its FIFO until its deadline, so the
-FIFOs are compacted (settled entries dropped) whenever they hold more than twice the probes
-still waiting: their length stays bounded by the probes in flight, not by the send rate
-times the timeout.
+FIFOs are compacted (settled entries dropped) once the entries queued since the last pass
+outnumber those it kept and 4,096: their length stays within twice the probes waiting plus
+4,096, not the send rate times the timeout.
 
 Cost. State lives in per-family tables indexed by sequence number, not in an object per
 probe; in the default mode (one reply settles a target) there is no object per target
@@ -225,7 +225,7 @@ class SweepEngine:
         self._fresh: deque[_Fresh] = deque()  # fed, not yet probed
         self._later: deque[_Retry] = deque()  # due times ascending
         self._expiry: list[deque[_Expiry]] = [deque() for _ in self._timeouts_ns]
-        self._compact_at = _COMPACT_FLOOR  # entries queued before the next compaction (_held())
+        self._compact_at = _COMPACT_FLOOR  # expiry entries queued before the next compaction
         self._errors: dict[int, int] = {}  # default mode: id(target) -> ICMP errors
         self._next_allowed = 0
         self._stamp = 0
@@ -387,7 +387,7 @@ class SweepEngine:
                 fam = families[key % 64]
                 deadline = now_ns + self._timeouts_ns[index]
                 self._expiry[index].append((deadline, fam, stamp, group))
-            self._held(len(groups))
+            self._expiries_queued(len(groups))
         return packed_count
 
     def _fill_count(
@@ -443,13 +443,14 @@ class SweepEngine:
             deadline = now_ns + self._timeouts_ns[0]
             for family, group in groups.items():
                 self._expiry[0].append((deadline, families[family], stamp, group))
-            self._held(len(groups))
+            self._expiries_queued(len(groups))
         return placed
 
-    def _held(self, added: int) -> None:
-        """``added`` expiry entries were queued: compact the FIFOs once they hold more than
-        twice the entries that can still matter (each holds a waiting probe, so there are no
-        more of those than probes waiting). Amortized, a pass costs O(1) per entry."""
+    def _expiries_queued(self, added: int) -> None:
+        """``added`` expiry entries were queued: once as many have come since the last pass
+        as it kept (and ``_COMPACT_FLOOR``), drop the entries whose probes are all settled.
+        Each entry kept holds a waiting probe, so no more are kept than probes wait; a pass
+        costs no more than the entries queued since the one before (O(1) each, amortized)."""
         self._compact_at -= added
         if self._compact_at > 0:
             return
